@@ -1,0 +1,350 @@
+"""Read-only access to a SQLite store database, for real.
+
+Guarantees, in order of importance:
+
+* Nothing is ever written: connections open with ``SQLITE_OPEN_READONLY``,
+  set ``PRAGMA query_only``, and install an authorizer that refuses every
+  statement that is not a read.
+* No file is created beside the store: a WAL database whose ``-wal`` file is
+  absent (no writer has it open) is read ``immutable`` rather than letting
+  SQLite create ``-wal``/``-shm`` files; when a writer later appears the
+  database is reopened in shared WAL mode.
+* Reads are short: each view's queries run in one read transaction
+  (:meth:`Database.snapshot`), and none stays open between refreshes, so the
+  writer's checkpoints are never starved.
+* Change detection is cheap: ``PRAGMA data_version`` on a dedicated probe
+  connection (or a stat of the files while immutable).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import apsw
+
+from .errors import QueryCancelled, StoreError, describe_sqlite_error
+
+__all__ = ["Database", "FileCheck", "check_file"]
+
+BUSY_TIMEOUT_MS = 3000
+"""How long a read waits on a lock (WAL recovery, an exclusive writer)."""
+
+PROGRESS_STEPS = 2000
+"""VM steps between cancellation checks: about 0.1 ms of work, cheap."""
+
+MAX_IDLE_CONNECTIONS = 4
+"""Connections kept open between queries (one per concurrent worker)."""
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# Statements a reader may prepare. Everything else (insert, update, delete,
+# create, drop, alter, attach, vacuum, analyze ...) is refused at prepare time.
+_ALLOWED_ACTIONS = {
+    apsw.SQLITE_READ,
+    apsw.SQLITE_SELECT,
+    apsw.SQLITE_FUNCTION,
+    apsw.SQLITE_RECURSIVE,
+    apsw.SQLITE_TRANSACTION,
+}
+
+# Pragmas that only read. A pragma with an argument that sets something is
+# refused unless listed in _SETTABLE_PRAGMAS.
+_READ_PRAGMAS = {
+    "data_version",
+    "user_version",
+    "application_id",
+    "schema_version",
+    "page_count",
+    "page_size",
+    "freelist_count",
+    "journal_mode",
+    "auto_vacuum",
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "foreign_key_list",
+    "quick_check",
+    "integrity_check",
+    "query_only",
+    "compile_options",
+}
+_SETTABLE_PRAGMAS = {"query_only": {"1", "on", "true", "yes"}}
+
+
+def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: str | None, _trigger: str | None) -> int:
+    if action in _ALLOWED_ACTIONS:
+        return apsw.SQLITE_OK
+    if action == apsw.SQLITE_PRAGMA and arg1 is not None:
+        name = arg1.lower()
+        if name in _READ_PRAGMAS and (
+            arg2 is None
+            or name in ("table_info", "table_xinfo", "index_list", "index_info", "foreign_key_list", "table_list")
+            or arg2.lower() in _SETTABLE_PRAGMAS.get(name, ())
+        ):
+            return apsw.SQLITE_OK
+    return apsw.SQLITE_DENY
+
+
+@dataclass(frozen=True, slots=True)
+class FileCheck:
+    """What we found about a database file before opening it."""
+
+    path: str
+    size: int
+    wal_mode: bool
+    wal_exists: bool
+    shm_exists: bool
+
+
+def check_file(path: str) -> FileCheck:
+    """Check that ``path`` looks like a SQLite database, without opening it.
+
+    Raises:
+        StoreError: missing, a directory, unreadable, empty or not SQLite.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: no such file") from None
+    except PermissionError:
+        raise StoreError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise StoreError(f"{path}: is a directory, not a database file (try {os.path.join(path, 'db.sqlite')})")
+    if st.st_size == 0:
+        raise StoreError(f"{path}: empty file, not a store database")
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not header.startswith(_SQLITE_MAGIC):
+        raise StoreError(f"{path}: not a SQLite database (no SQLite header)")
+    if len(header) < 100:
+        raise StoreError(f"{path}: truncated SQLite file ({len(header)} bytes)")
+    # Header bytes 18 and 19 are the write and read format versions: 2 = WAL.
+    wal_mode = header[18] == 2 or header[19] == 2
+    return FileCheck(
+        path=path,
+        size=st.st_size,
+        wal_mode=wal_mode,
+        wal_exists=os.path.exists(path + "-wal"),
+        shm_exists=os.path.exists(path + "-shm"),
+    )
+
+
+class Database:
+    """A read-only handle on one SQLite file, shared by all threads.
+
+    Each thread that runs a query borrows a connection from a small pool for
+    the length of one snapshot; connections never cross threads mid-query.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+        self.check = check_file(self.path)
+        self.warnings: list[str] = []
+        self._lock = threading.Lock()
+        self._idle: list[apsw.Connection] = []
+        self._local = threading.local()
+        self._probe: apsw.Connection | None = None
+        self._probe_lock = threading.Lock()
+        self._generation = 0
+        self._closed = False
+        # A WAL database without -wal and -shm has no writer attached: reading
+        # it normally would create both files beside the store.
+        self.immutable = self.check.wal_mode and not self.check.wal_exists and not self.check.shm_exists
+        self._last_stat: tuple | None = None
+        # Fail now, with a clear message, rather than in the first screen.
+        with self.snapshot() as conn:
+            try:
+                conn.execute("select count(*) from sqlite_schema").fetchall()
+            except apsw.Error as exc:
+                raise StoreError(describe_sqlite_error(exc, self.path)) from None
+
+    # -- connections -----------------------------------------------------
+
+    def _uri(self, immutable: bool, readonly_shm: bool = False) -> str:
+        query = "mode=ro"
+        if immutable:
+            query += "&immutable=1"
+        if readonly_shm:
+            query += "&readonly_shm=1"
+        return "file:" + urllib.parse.quote(self.path) + "?" + query
+
+    def _open(self) -> apsw.Connection:
+        flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        try:
+            conn = apsw.Connection(self._uri(self.immutable), flags=flags)
+            conn.execute("select 1 from sqlite_schema limit 1").fetchall()
+        except apsw.CantOpenError:
+            if self.immutable:
+                raise StoreError(describe_sqlite_error(apsw.CantOpenError("cannot open"), self.path)) from None
+            # A -shm we may not write (read-only directory or filesystem).
+            try:
+                conn = apsw.Connection(self._uri(False, readonly_shm=True), flags=flags)
+                conn.execute("select 1 from sqlite_schema limit 1").fetchall()
+            except apsw.Error:
+                self.immutable = True
+                self.warnings.append(
+                    "the database's -wal/-shm files cannot be used read-only; reading the main "
+                    "file as immutable: changes a running writer has not checkpointed are not shown"
+                )
+                conn = apsw.Connection(self._uri(True), flags=flags)
+        except apsw.Error as exc:
+            raise StoreError(describe_sqlite_error(exc, self.path)) from None
+        conn.setbusytimeout(BUSY_TIMEOUT_MS)
+        conn.execute("pragma query_only = 1")
+        conn.authorizer = _authorizer
+        conn.setprogresshandler(self._progress, PROGRESS_STEPS)
+        return conn
+
+    def _progress(self) -> bool:
+        check: Callable[[], bool] | None = getattr(self._local, "cancelled", None)
+        return bool(check is not None and check())
+
+    def _acquire(self) -> tuple[apsw.Connection, int]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self.path}: the database was closed")
+            generation = self._generation
+            if self._idle:
+                return self._idle.pop(), generation
+        return self._open(), generation
+
+    def _release(self, conn: apsw.Connection, generation: int, healthy: bool) -> None:
+        with self._lock:
+            if healthy and not self._closed and generation == self._generation and len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[apsw.Connection]:
+        """One consistent read transaction for the queries of one view.
+
+        Re-entrant within a thread: nested snapshots share the outer one. The
+        transaction ends when the outermost block exits.
+
+        Raises:
+            StoreError: for any SQLite failure, worded for the user.
+            QueryCancelled: when the thread's cancellation check fired.
+        """
+        local = self._local
+        outer = getattr(local, "conn", None)
+        if outer is not None:
+            yield outer
+            return
+        conn, generation = self._acquire()
+        local.conn = conn
+        healthy = True
+        try:
+            conn.execute("begin")
+            yield conn
+        except apsw.InterruptError:
+            healthy = False
+            raise QueryCancelled("query cancelled") from None
+        except apsw.Error as exc:
+            healthy = False
+            raise StoreError(describe_sqlite_error(exc, self.path)) from None
+        finally:
+            local.conn = None
+            try:
+                if conn.in_transaction:
+                    conn.execute("commit")
+            except apsw.Error:
+                healthy = False
+                try:
+                    conn.execute("rollback")
+                except apsw.Error:
+                    pass
+            self._release(conn, generation, healthy)
+
+    @contextmanager
+    def cancellable(self, cancelled: Callable[[], bool]) -> Iterator[None]:
+        """Abandon this thread's queries as soon as ``cancelled()`` is true.
+
+        Used by search-as-you-type: a superseded query stops within about a
+        millisecond instead of finishing its scan.
+        """
+        previous = getattr(self._local, "cancelled", None)
+        self._local.cancelled = cancelled
+        try:
+            yield
+        finally:
+            self._local.cancelled = previous
+
+    # -- change detection -------------------------------------------------
+
+    def data_version(self) -> tuple:
+        """A token that changes whenever another connection commits.
+
+        Costs one ``PRAGMA data_version`` on a connection kept for this alone,
+        outside any transaction. While immutable, a stat of the files stands in,
+        and the appearance of a ``-wal`` file switches to shared WAL mode.
+        """
+        if self.immutable:
+            try:
+                st = os.stat(self.path)
+            except OSError as exc:
+                raise StoreError(f"{self.path}: the database file went away ({exc.strerror})") from None
+            wal = os.path.exists(self.path + "-wal")
+            token = ("immutable", st.st_ino, st.st_mtime_ns, st.st_size, wal)
+            if wal and not any(w.startswith("the database's -wal") for w in self.warnings):
+                self._reopen_shared()
+                return ("shared", self._generation, 0)
+            return token
+        with self._probe_lock:
+            try:
+                if self._probe is None:
+                    self._probe = self._open()
+                version = self._probe.execute("pragma data_version").fetchall()[0][0]
+            except apsw.Error as exc:
+                self._probe = None
+                raise StoreError(describe_sqlite_error(exc, self.path)) from None
+        return ("shared", self._generation, version)
+
+    def _reopen_shared(self) -> None:
+        with self._lock:
+            self.immutable = False
+            self._generation += 1
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
+
+    def file_sizes(self) -> tuple[int, int | None]:
+        """Sizes of the database file and of its WAL (None when absent)."""
+        try:
+            size = os.path.getsize(self.path)
+        except OSError:
+            size = 0
+        try:
+            wal: int | None = os.path.getsize(self.path + "-wal")
+        except OSError:
+            wal = None
+        return size, wal
+
+    def close(self) -> None:
+        """Close every connection. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
