@@ -1,0 +1,164 @@
+"""The one ``Store`` interface, implemented once per database kind (zb, Nix).
+
+Every method is blocking (it runs SQL or touches the filesystem) and must be
+called from a worker thread in the UI. Methods called inside a
+``with store.snapshot():`` block share one read transaction; outside one, each
+method takes its own short transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from .connection import Database
+from .models import (
+    Build,
+    BuildDetail,
+    ClosureStats,
+    Edge,
+    ObjectInfo,
+    ObjectRow,
+    Page,
+    Realization,
+    ServerState,
+    StoreSummary,
+)
+
+__all__ = ["Clock", "Store", "wall_clock_ms"]
+
+Clock = Callable[[], int]
+"""Returns the current time in ms since the epoch (injectable for tests)."""
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store(ABC):
+    """Read-only queries over one store database."""
+
+    kind: str
+    """``zb`` or ``nix``."""
+
+    def __init__(self, db: Database, *, store_dir: str | None, clock: Clock = wall_clock_ms) -> None:
+        self.db = db
+        self.clock = clock
+        self._store_dir_override = store_dir
+        self.store_dir = self._logical_store_dir()
+        self.real_store_dir = store_dir or self.store_dir
+
+    # -- plumbing shared by the implementations ----------------------------
+
+    @property
+    def path(self) -> str:
+        return self.db.path
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.db.warnings
+
+    def snapshot(self) -> AbstractContextManager:
+        """Group the following calls in one consistent read transaction."""
+        return self.db.snapshot()
+
+    @contextmanager
+    def cancellable(self, cancelled: Callable[[], bool]) -> Iterator[None]:
+        """Stop this thread's queries as soon as ``cancelled()`` returns True."""
+        with self.db.cancellable(cancelled):
+            yield
+
+    def data_version(self) -> tuple:
+        """A token that changes when anything in the database changed."""
+        return self.db.data_version()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def on_disk(self, path: str) -> bool:
+        """Whether the store path exists under the (real) store directory."""
+        if path.startswith(self.store_dir):
+            real = self.real_store_dir + path[len(self.store_dir) :]
+        else:
+            real = path
+        try:
+            return os.path.lexists(real)
+        except (OSError, ValueError):
+            return False
+
+    @abstractmethod
+    def _logical_store_dir(self) -> str:
+        """The store directory the database's paths name."""
+
+    # -- queries -----------------------------------------------------------
+
+    @abstractmethod
+    def summary(self) -> StoreSummary: ...
+
+    @abstractmethod
+    def server(self) -> ServerState | None: ...
+
+    @abstractmethod
+    def objects(
+        self,
+        *,
+        sort: str = "name",
+        search: str | None = None,
+        drv_only: bool = False,
+        after: tuple | None = None,
+        limit: int = 200,
+    ) -> Page[ObjectRow]:
+        """A page of objects by name (``sort="name"``) or size (largest first).
+
+        ``search`` matches a substring of the name (case-insensitive) or a
+        prefix of the digest.
+        """
+
+    @abstractmethod
+    def resolve(self, text: str, limit: int = 20) -> list[str]:
+        """Known paths matching a full path, base name, digest prefix or name."""
+
+    @abstractmethod
+    def object_info(self, path: str) -> ObjectInfo | None: ...
+
+    @abstractmethod
+    def references(self, path: str, *, after: tuple | None = None, limit: int = 200) -> Page[Edge]: ...
+
+    @abstractmethod
+    def referrers(self, path: str, *, after: tuple | None = None, limit: int = 200) -> Page[Edge]: ...
+
+    @abstractmethod
+    def closure(self, path: str) -> ClosureStats: ...
+
+    @abstractmethod
+    def why(self, source: str, target: str) -> list[str] | None:
+        """One shortest reference chain from ``source`` to ``target``, or None."""
+
+    @abstractmethod
+    def realizations_for_path(self, path: str) -> tuple[Realization, ...]: ...
+
+    @abstractmethod
+    def realizations_for_drv_hash(self, drv_hash: str) -> tuple[Realization, ...]: ...
+
+    @abstractmethod
+    def realizations(
+        self, *, search: str | None = None, after: tuple | None = None, limit: int = 100
+    ) -> Page[Realization]:
+        """All realizations, grouped by derivation hash and output name."""
+
+    @abstractmethod
+    def builds(self, *, status: str | None = None, after: tuple | None = None, limit: int = 100) -> Page[Build]: ...
+
+    @abstractmethod
+    def build(self, build_id: str) -> BuildDetail | None: ...
+
+    @abstractmethod
+    def builds_for_path(self, path: str, limit: int = 50) -> tuple[Build, ...]:
+        """Builds that produced ``path`` (as an output) or built it (as a ``.drv``)."""
+
+    @abstractmethod
+    def trust_description(self) -> str:
+        """Which trust configuration verification uses, in one line."""
