@@ -1,0 +1,80 @@
+"""Shared fixtures: demo stores built to the spec in tmp dirs, apps with a frozen clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+
+from zbtui.demo.builder import DemoStore, build_demo_store
+from zbtui.store.open import StoreOptions, open_store
+from zbtui.store.zb import ZbStore
+
+NOW_MS = 1_795_440_000_000
+"""The frozen "now" of every fixture store (2026-11-23 09:20 UTC)."""
+
+REALDATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "realdata", "nix-2.8")
+"""The real Nix 2.8 database and Nix's answers (read-only; copy before opening)."""
+
+
+def frozen_clock() -> int:
+    return NOW_MS
+
+
+def open_demo(demo: DemoStore, *, trusted: bool = True, clock: Callable[[], int] = frozen_clock, **extra) -> ZbStore:
+    """Open a demo store read-only, as a user would with --log-dir and --trusted-key."""
+    options = StoreOptions(
+        db=demo.db_path,
+        log_dir=demo.log_dir,
+        trusted_keys=[f"ed25519:{demo.trusted_key_b64}"] if trusted else [],
+        env={},
+        clock=clock,
+        **extra,
+    )
+    store = open_store(options)
+    assert isinstance(store, ZbStore)
+    return store
+
+
+@pytest.fixture(scope="session")
+def demo_alive(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
+    """A demo store whose server heartbeat is alive at NOW_MS. Read it only."""
+    return build_demo_store(str(tmp_path_factory.mktemp("demo-alive")), now_ms=NOW_MS, heartbeat="alive")
+
+
+@pytest.fixture(scope="session")
+def demo_stale(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
+    """The same store after a crash: the heartbeat is an hour old, unfinished builds are orphans."""
+    return build_demo_store(str(tmp_path_factory.mktemp("demo-stale")), now_ms=NOW_MS, heartbeat="stale")
+
+
+@pytest.fixture
+def demo_fresh(tmp_path) -> DemoStore:
+    """A private demo store a test may write to (as a simulated server)."""
+    return build_demo_store(str(tmp_path / "demo"), now_ms=NOW_MS, heartbeat="alive")
+
+
+@pytest.fixture
+def zb_alive(demo_alive: DemoStore):
+    store = open_demo(demo_alive)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def zb_stale(demo_stale: DemoStore):
+    store = open_demo(demo_stale)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def make_app():
+    """Build a deterministic app: frozen clock, fixed theme, no change probe."""
+    from zbtui.app import ZbtuiApp
+
+    def factory(store, *, watch_interval: float = 0.0, **kwargs) -> ZbtuiApp:
+        return ZbtuiApp(store, theme="textual-dark", clock=frozen_clock, watch_interval=watch_interval, **kwargs)
+
+    return factory

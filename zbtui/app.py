@@ -1,0 +1,219 @@
+"""The zbtui application: sections, navigation history, live change probe.
+
+Sections (Overview, Objects, Builds, Realizations) are Textual modes, each
+with its own screen stack: drilling in pushes a screen, Escape/Backspace pops
+it, like a browser's history per tab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+
+from .messages import StoreChanged
+from .screens.builds import BuildsScreen
+from .screens.objects import ObjectsScreen
+from .screens.overview import OverviewScreen
+from .screens.realizations import RealizationsScreen
+from .store.base import Store
+from .store.errors import StoreError
+
+__all__ = ["SECTIONS", "ZbtuiApp", "styles_dir"]
+
+SECTIONS = {
+    "overview": "Overview",
+    "objects": "Objects",
+    "builds": "Builds",
+    "realizations": "Realizations",
+}
+
+CHANGE_PROBE_SECONDS = 1.0
+"""How often the app asks the database whether anything changed (one cheap
+``PRAGMA data_version``): new builds show up within about a second."""
+
+FORCED_REFRESH_TICKS = 10
+"""Refresh live screens at least this often (in probes) even without writes:
+a heartbeat goes stale, and an active build turns orphaned, by time alone."""
+
+
+def styles_dir() -> Path:
+    """Where the ``.tcss`` files are: inside the installed package, or at the
+    top of a source checkout (editable installs)."""
+    packaged = Path(__file__).parent / "styles"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).parent.parent / "styles"
+
+
+def _css_paths() -> list[Path]:
+    directory = styles_dir()
+    app_css = directory / "app.tcss"
+    return [app_css] + sorted(p for p in directory.glob("*.tcss") if p != app_css)
+
+
+@dataclass
+class ProbeAnswered(Message):
+    """The change probe read the database's data version."""
+
+    token: tuple | None
+    error: str | None = None
+
+
+class ZbtuiApp(App[int]):
+    """Browse one store database, read-only."""
+
+    TITLE = "zbtui"
+    CSS_PATH = _css_paths()
+    MODES = {
+        "overview": OverviewScreen,
+        "objects": ObjectsScreen,
+        "builds": BuildsScreen,
+        "realizations": RealizationsScreen,
+    }
+    BINDINGS = [
+        Binding("1", "section('overview')", "Overview", tooltip="Store summary", id="zb-go-overview"),
+        Binding("2", "section('objects')", "Objects", tooltip="Every object in the store", id="zb-go-objects"),
+        Binding("3", "section('builds')", "Builds", tooltip="Builds, newest first, live", id="zb-go-builds"),
+        Binding("4", "section('realizations')", "Realizations", show=False, tooltip="Realizations and signatures", id="zb-go-realizations"),
+        Binding("g", "goto", "Go to", tooltip="Open a path, base name or digest prefix", id="zb-goto"),
+        Binding("question_mark", "help", "Help", tooltip="Keys and help for this screen", id="zb-help"),
+        Binding("q", "quit", "Quit", id="zb-quit"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        theme: str | None = None,
+        clock: Callable[[], int] | None = None,
+        watch_interval: float = CHANGE_PROBE_SECONDS,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.clock = clock or store.clock
+        self.watch_interval = watch_interval
+        self._token: tuple | None = None
+        self._ticks = 0
+        if theme:
+            self.theme = theme
+        self.sub_title = f"{store.kind} · {store.path}"
+
+    # -- start-up and change detection -------------------------------------
+
+    def on_mount(self) -> None:
+        self.switch_mode("overview")
+        for warning in self.store.warnings:
+            self.notify(warning, title="Warning", severity="warning", timeout=15)
+        if self.watch_interval > 0:
+            self.set_timer(self.watch_interval, self._probe)
+
+    def _probe(self) -> None:
+        self.run_worker(self._probe_in_thread, thread=True, group="probe", exclusive=True, exit_on_error=False)
+
+    def _probe_in_thread(self) -> None:
+        try:
+            self.post_message(ProbeAnswered(self.store.data_version()))
+        except StoreError as exc:
+            self.post_message(ProbeAnswered(None, str(exc)))
+
+    def on_probe_answered(self, message: ProbeAnswered) -> None:
+        self._ticks += 1
+        if message.error:
+            # Say it once per change of state, not every second.
+            if self._token != ("error", message.error):
+                self.notify(message.error, title="Database", severity="error", timeout=10)
+            self._token = ("error", message.error)
+        else:
+            changed = message.token != self._token
+            self._token = message.token
+            if changed or self._ticks % FORCED_REFRESH_TICKS == 0:
+                self.notify_changed()
+        self.set_timer(self.watch_interval, self._probe)
+
+    def notify_changed(self) -> None:
+        """Tell the visible screen the store changed (modals pass it down)."""
+        screen = self.screen
+        if isinstance(screen, ModalScreen):
+            return
+        screen.post_message(StoreChanged())
+
+    # -- navigation ------------------------------------------------------------
+
+    def action_section(self, name: str) -> None:
+        self.show_section(name)
+
+    def show_section(self, name: str, **options: object) -> None:
+        """Switch to a section; ``options`` are applied by its root screen."""
+        if name not in SECTIONS:
+            return
+        if self.current_mode != name:
+            self.switch_mode(name)
+        if options:
+            self.call_after_refresh(self._apply_options, options)
+
+    def _apply_options(self, options: dict) -> None:
+        apply = getattr(self.screen, "apply_options", None)
+        if apply is not None:
+            apply(**options)
+
+    async def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self.current_mode != "overview":
+            self.switch_mode("overview")
+
+    def open_object(self, path: str) -> None:
+        from .screens.object_detail import ObjectDetailScreen
+
+        self.push_screen(ObjectDetailScreen(path))
+
+    def open_build(self, build_id: str) -> None:
+        from .screens.build_detail import BuildDetailScreen
+
+        self.push_screen(BuildDetailScreen(build_id))
+
+    def open_log(self, build_id: str, drv_path: str) -> None:
+        from .screens.log import LogScreen
+
+        self.push_screen(LogScreen(build_id, drv_path))
+
+    def open_realizations(self, *, path: str | None = None, drv_hash: str | None = None) -> None:
+        from .screens.realizations import RealizationDetailScreen
+
+        self.push_screen(RealizationDetailScreen(path=path, drv_hash=drv_hash))
+
+    def action_goto(self) -> None:
+        from .screens.goto import GotoScreen
+
+        self.push_screen(GotoScreen())
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def copy_path(self, text: str) -> None:
+        """Copy with OSC 52, which reaches the local clipboard over SSH too."""
+        self.copy_to_clipboard(text)
+        self.notify(text, title="Copied (OSC 52)", timeout=3)
+
+    # -- command palette --------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for name, title in SECTIONS.items():
+            yield SystemCommand(f"go: {title}", f"Show the {title.lower()} section", lambda n=name: self.show_section(n))
+        yield SystemCommand("go: Orphaned builds", "Builds left unfinished by a crashed server", lambda: self.show_section("builds", status="orphaned"))
+        yield SystemCommand("go: Failed builds", "Builds whose builder failed", lambda: self.show_section("builds", status="fail"))
+        yield SystemCommand("go: Path…", "Open a store path, base name or digest prefix", self.action_goto)
+        yield SystemCommand("view: Help", "Keys and help for this screen", self.action_help)
+        extra = getattr(screen, "palette_commands", None)
+        if extra is not None:
+            yield from extra()
+        yield from super().get_system_commands(screen)

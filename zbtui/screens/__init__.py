@@ -1,0 +1,1 @@
+"""One module per screen. Screens call the store only through ``StoreScreen.load``."""
