@@ -37,17 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zbtui",
         description="A read-only terminal browser for zb and Nix store databases.",
-        epilog="With no database, zbtui tries zb's (/opt/zb/var/zb/db.sqlite), then Nix's (/nix/var/nix/db/db.sqlite).",
+        epilog="With no database, zbtui tries zb's (/opt/zb/var/zb/db.sqlite), then Nix's "
+        "(/nix/var/nix/db/db.sqlite). Scriptable answers: zbtui query --help.",
     )
     parser.add_argument("--version", action="version", version=f"zbtui {__version__}")
     parser.add_argument("database", nargs="?", metavar="DB", help="the store database to browse")
     parser.add_argument("--demo", action="store_true", help="browse a generated demo store with a simulated live server")
     parser.add_argument("--theme", metavar="NAME", help="Textual theme (e.g. textual-dark, nord, gruvbox)")
     _store_options(parser, leaf=False)
+    parser.set_defaults(command=None)
+    return parser
 
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    query = sub.add_parser("query", help="answer one question as JSON (scriptable)", description="Answer one question about the store as JSON.")
-    _store_options(query, leaf=True)
+
+def build_query_parser() -> argparse.ArgumentParser:
+    """``zbtui query QUERY ...``: its own parser, so a DB positional cannot swallow ``query``."""
+    query = argparse.ArgumentParser(
+        prog="zbtui query",
+        description="Answer one question about the store as JSON.",
+    )
+    _store_options(query, leaf=False)
+    query.set_defaults(command="query")
     qsub = query.add_subparsers(dest="query", metavar="QUERY", required=True)
 
     def leaf(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -80,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("drv_path", metavar="DRV_PATH")
     p.add_argument("--tail", type=_positive, metavar="BYTES", help="only the last BYTES bytes")
     leaf("server", "the zb server heartbeat: alive, stale or none")
-    return parser
+    return query
 
 
 def _positive(text: str) -> int:
@@ -190,8 +199,12 @@ def _run_browser(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from .store.errors import StoreError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["query"]:
+        args = build_query_parser().parse_args(argv[1:])
+        args.database = None
+    else:
+        args = build_parser().parse_args(argv)
     try:
         if args.command == "query":
             return _run_query(args)
