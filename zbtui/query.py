@@ -96,6 +96,13 @@ def object_(store: Store, path: str) -> dict[str, Any]:
             deriver=info.deriver,
             ultimate=info.ultimate,
             signatures=[{"key_name": s.key_name, "status": s.status, "text": s.text} for s in info.signatures],
+            # DerivationOutputs, both ways: who declares this path, and what a .drv declares.
+            derivers=list(store.derivers_of(info.path)),
+            derivation_outputs=(
+                {o.name: {"path": o.path, "present": o.present_in_store} for o in store.derivation_outputs(info.path)}
+                if info.is_drv
+                else None
+            ),
         )
     if info.problems:
         data["problems"] = list(info.problems)

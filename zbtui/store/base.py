@@ -8,16 +8,18 @@ method takes its own short transaction.
 
 from __future__ import annotations
 
+import array
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from .connection import Database
 from .models import (
     Build,
     BuildDetail,
+    BuildOutput,
     ClosureStats,
     Edge,
     ObjectInfo,
@@ -159,6 +161,43 @@ class Store(ABC):
     def builds_for_path(self, path: str, limit: int = 50) -> tuple[Build, ...]:
         """Builds that produced ``path`` (as an output) or built it (as a ``.drv``)."""
 
+    def derivation_outputs(self, drv_path: str) -> tuple[BuildOutput, ...]:
+        """The outputs a derivation declares, with whether each is present.
+
+        Only Nix records this outside builds (``DerivationOutputs``); stores
+        that do not return ``()``.
+        """
+        return ()
+
+    def derivers_of(self, path: str) -> tuple[str, ...]:
+        """Present ``.drv`` paths that declare ``path`` as one of their outputs.
+
+        Only Nix records this outside builds (``DerivationOutputs``); stores
+        that do not return ``()``.
+        """
+        return ()
+
     @abstractmethod
     def trust_description(self) -> str:
         """Which trust configuration verification uses, in one line."""
+
+    @abstractmethod
+    def object_ids(self, *, sort: str = "name", search: str | None = None, drv_only: bool = False) -> array.array:
+        """The ids of every matching object, in display order, from one query.
+
+        The order and the ``search``/``drv_only`` semantics are exactly those of
+        `objects` (walking its pages gives the same ids in the same order). The
+        objects list keeps this as its index (8 bytes per object, ``"q"``
+        typecode) and fetches rows for the visible part with `objects_by_ids`.
+
+        Raises:
+            ValueError: ``sort`` is neither ``"name"`` nor ``"size"``.
+        """
+
+    @abstractmethod
+    def objects_by_ids(self, ids: Sequence[int]) -> list[ObjectRow]:
+        """The objects with these ids, in the order asked.
+
+        Ids that are not (or no longer) objects are left out. One ``id IN (…)``
+        query per 500 ids.
+        """

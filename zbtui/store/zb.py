@@ -8,6 +8,7 @@ an SQL keyword and is always quoted; ``realizations.output_path`` points at
 
 from __future__ import annotations
 
+import array
 import base64
 import json
 import os
@@ -64,6 +65,10 @@ DEFAULT_STORE_DIR = "/opt/zb/store"
 SORTED_EDGE_LIMIT = 5000
 """Edges of an object are listed by name up to this many; beyond it by id,
 which pages straight off the index instead of sorting 100k rows per page."""
+
+MAX_IN_LIST = 500
+"""Ids per ``id in (…)`` query: well under SQLite's default limit of 32,766
+host parameters, and large enough that a page of the list is one query."""
 
 _STATUS_SQL = """
     case
@@ -146,6 +151,15 @@ _SQL = {
         select o.id, p.path, o.nar_size from objects o join paths p on p.id = o.id
         where (o.nar_size < :k1 or (o.nar_size = :k1 and o.id > :k2)) {filters}
         order by o.nar_size desc, o.id limit :n""",
+    # Objects index: every matching id in the order of the two pages above
+    # (same joins, filters and sort keys), for the Objects screen's scroll index.
+    "object_ids_by_name": """
+        select o.id from objects o join paths p on p.id = o.id
+        where 1 {filters} order by substr(p.path, :cut), o.id""",
+    "object_ids_by_size": """
+        select o.id from objects o join paths p on p.id = o.id
+        where 1 {filters} order by o.nar_size desc, o.id""",
+    "objects_by_ids": "select o.id, p.path, o.nar_size from objects o join paths p on p.id = o.id where o.id in ({ids})",
     "paths_with_prefix": "select path from paths where path >= :lo and path < :hi order by path limit :n",
     "paths_by_name": """
         select p.path from paths p where instr(lower(substr(p.path, :cut)), :s) > 0
@@ -379,6 +393,28 @@ class ZbStore(Store):
             last = rows[-1]
             next_key = (last.nar_size, last.id) if sort == "size" else (last.path[self._name_cut - 1 :], last.id)
         return Page(tuple(rows), next_key)
+
+    def object_ids(self, *, sort="name", search=None, drv_only=False) -> array.array:
+        params: dict = {"cut": self._name_cut}
+        filters = self._search_filter(search, drv_only, params)
+        if sort not in ("name", "size"):
+            raise ValueError(f"unknown sort {sort!r}")
+        sql = _SQL[f"object_ids_by_{sort}"].format(filters=filters)
+        ids = array.array("q")
+        with self.db.snapshot() as conn:
+            # Stream the rows into the array: a list of a million row tuples
+            # would briefly cost ~100 MB, for an index of 8 MB.
+            ids.extend(row[0] for row in conn.execute(sql, params))
+        return ids
+
+    def objects_by_ids(self, ids: Sequence[int]) -> list[ObjectRow]:
+        found: dict[int, ObjectRow] = {}
+        with self.db.snapshot() as conn:
+            for chunk in _chunks(ids, MAX_IN_LIST):
+                sql = _SQL["objects_by_ids"].format(ids=_in_list(len(chunk)))
+                for i, p, s in conn.execute(sql, list(chunk)):
+                    found[i] = ObjectRow(i, p, s)
+        return [found[i] for i in ids if i in found]
 
     def resolve(self, text: str, limit: int = 20) -> list[str]:
         text = text.strip()
