@@ -12,7 +12,10 @@ from zbtui.store.zb import ZbStore
 NOW_MS = 1_795_440_000_000
 """The frozen "now" of every fixture store (2026-11-23 09:20 UTC)."""
 
-REALDATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "realdata", "nix-2.8")
+SHARED = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared"))
+"""The project's shared/ folder, beside the repository (in CI too)."""
+
+REALDATA = os.path.join(SHARED, "realdata", "nix-2.8")
 """The real Nix 2.8 database and Nix's answers (read-only; copy before opening)."""
 
 

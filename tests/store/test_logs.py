@@ -8,6 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
+import helpers
+
 import pytest
 
 from zbtui.store.logs import (
@@ -21,7 +23,7 @@ from zbtui.store.logs import (
     zb_log_path,
 )
 
-REALDATA = Path("/work/shared/realdata/nix-2.8")
+REALDATA = Path(helpers.REALDATA)
 REAL_BZ2 = REALDATA / "log-sample-bhbz68hdns1fr35a467vwpxjixxixg5g-broken-0.1.drv.bz2"
 REAL_EXPECTED = REALDATA / "expected-log-broken.txt"
 BROKEN_DRV = "/nix/store/bhbz68hdns1fr35a467vwpxjixxixg5g-broken-0.1.drv"

@@ -1,6 +1,6 @@
 """NixStore against a real Nix 2.8 database, checked against Nix's own answers.
 
-The fixture (``/work/shared/realdata/nix-2.8``) was written by the real Nix
+The fixture (``shared/realdata/nix-2.8`` beside the repository) was written by the real Nix
 program; every expected value here comes from the files Nix printed beside it
 (``path-info.json``, ``expected-*.txt``...). The shared directory is never
 written: each test copies what it needs into ``tmp_path`` first.
@@ -16,6 +16,8 @@ import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import helpers
+
 import pytest
 
 from zbtui.__main__ import main
@@ -24,7 +26,7 @@ from zbtui.store.logs import open_log
 from zbtui.store.nix import NO_LOG_REASON, NixStore
 from zbtui.store.open import StoreOptions, open_store
 
-REALDATA = Path("/work/shared/realdata/nix-2.8")
+REALDATA = Path(helpers.REALDATA)
 DB_FILES = ("db.sqlite", "schema", "ca-schema")
 KEY_FILES = ("nixreal-build-1.pub", "nixreal-release-1.pub", "nixreal-aux-1.pub")
 
@@ -769,3 +771,24 @@ def test_query_missing_build_exits_1(capsys: pytest.CaptureFixture[str], chroot:
     assert "no such build" in capsys.readouterr().err
     assert main(["query", "log", LIBFOO_DRV, LIBFOO_DRV, "--db", str(db), "--nix-conf", os.devnull]) == 1
     assert NO_LOG_REASON in capsys.readouterr().err
+
+
+def test_a_nix_build_with_a_log_counts_as_built(tmp_path):
+    """Nix records no builder start; the kept log is the evidence that a builder ran."""
+    import shutil
+
+    root = tmp_path / "root"
+    db_dir = root / "nix" / "var" / "nix" / "db"
+    db_dir.mkdir(parents=True)
+    (root / "nix" / "store").mkdir(parents=True)
+    for name in ("db.sqlite", "schema", "ca-schema"):
+        shutil.copy(REALDATA / name, db_dir / name)
+    log_dir = root / "nix" / "var" / "log" / "nix" / "drvs" / "bh"
+    log_dir.mkdir(parents=True)
+    shutil.copy(REALDATA / "log-sample-bhbz68hdns1fr35a467vwpxjixxixg5g-broken-0.1.drv.bz2", log_dir / "bz68hdns1fr35a467vwpxjixxixg5g-broken-0.1.drv.bz2")
+    from zbtui.store.open import StoreOptions, open_store
+
+    store = open_store(StoreOptions(db=str(db_dir / "db.sqlite"), env={}))
+    detail = store.build("/nix/store/bhbz68hdns1fr35a467vwpxjixxixg5g-broken-0.1.drv")
+    assert detail.results[0].built is True and detail.results[0].log.exists
+    store.close()

@@ -7,6 +7,8 @@ import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
+
+import helpers
 from typing import Any
 
 import pytest
@@ -24,7 +26,7 @@ from zbtui.store.signatures import (
 )
 from zbtui.store.trust import NixKeys, TrustedKey, ZbTrust, load_nix_keys
 
-REALDATA = Path("/work/shared/realdata/nix-2.8")
+REALDATA = Path(helpers.REALDATA)
 
 # zb test vector (spec §3, zbstore/realization_test.go TestRealizationSignature).
 ZB_PRIVATE_KEY = bytes.fromhex(

@@ -287,10 +287,14 @@ class BuildResult:
     drv_hash: HashValue | None
     outputs: tuple[BuildOutput, ...]
     log: LogRef
+    builder_ran: bool | None = None
+    """Set when the store knows a builder ran without recording its start (Nix: a log exists)."""
 
     @property
     def built(self) -> bool:
         """A builder ran (False for a reused or substituted result)."""
+        if self.builder_ran is not None:
+            return self.builder_ran
         return self.builder_started_at is not None
 
     @property

@@ -1130,6 +1130,8 @@ class NixStore(Store):
             drv_hash=None,
             outputs=entry.outputs,
             log=self._log_ref(entry),
+            # Nix records no builder start, but a build log means its builder ran here.
+            builder_ran=entry.has_log,
         )
         return BuildDetail(build=build, results=(result,), server=None)
 
