@@ -27,6 +27,7 @@ def _store_options(parser: argparse.ArgumentParser, *, leaf: bool) -> None:
     group.add_argument("--store-dir", metavar="DIR", default=default, help="where the store's files really are (on-disk checks); default $ZB_STORE_DIR or the directory the paths name")
     group.add_argument("--store-root", metavar="DIR", default=default, help="Nix chroot store root: /nix/store is DIR/nix/store")
     group.add_argument("--log-dir", metavar="DIR", default=default, help="build log directory (zb default /opt/zb/var/log/zb)")
+    group.add_argument("--socket", metavar="PATH", default=default, help="zb server socket, asked read-only whether unfinished builds are running (default: server.sock beside the database)")
     group.add_argument("--config", metavar="FILE", action="append", default=many, help="zb configuration file to read trusted keys from (repeatable)")
     group.add_argument("--nix-conf", metavar="FILE", action="append", default=many, help="nix.conf to read trusted-public-keys from instead of Nix's own search (repeatable)")
     group.add_argument("--trusted-key", metavar="KEY", action="append", default=many, help="trust this key: FORMAT:BASE64 for zb (ed25519:…), NAME:BASE64 for Nix (repeatable)")
@@ -114,6 +115,7 @@ def _options(args: argparse.Namespace, db: str):
         trusted_keys=tuple(args.trusted_key or ()),
         known_keys=tuple(args.known_key or ()),
         nix_conf=tuple(args.nix_conf) if args.nix_conf else None,
+        socket=args.socket,
     )
 
 

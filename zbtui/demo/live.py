@@ -32,6 +32,7 @@ from typing import Any, Self
 
 import apsw
 
+from zbtui.demo.rpc_server import RpcServer
 from zbtui.demo.builder import DemoStore, build_log_lines, log_path_for, public_key_of, uuid7
 from zbtui.store.formats import nix32_encode, split_store_path
 from zbtui.store.signatures import sign_zb_realization, zb_realization_message
@@ -101,6 +102,7 @@ class SimulatedServer:
         max_log_lines: int | None = None,
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        serve_rpc: bool = True,
     ) -> None:
         """Prepare a simulator; nothing runs until `start`.
 
@@ -115,6 +117,7 @@ class SimulatedServer:
             max_log_lines: Truncate each build's log to this many lines.
             seed: Seed for the simulator's random choices (None: unseeded).
             clock: Wall clock in seconds, for the ms timestamps written.
+            serve_rpc: Answer zb.getBuild on ``server.sock`` beside the database.
         """
         self.store = store
         self.heartbeat_s = heartbeat_s
@@ -129,6 +132,8 @@ class SimulatedServer:
         self._conn: apsw.Connection | None = None
         self._live: _LiveBuild | None = None
         self._tools: dict[str, str] = {}
+        self.serve_rpc = serve_rpc
+        self.rpc: RpcServer | None = None
 
         self.heartbeats = 0
         """Heartbeats written so far."""
@@ -153,8 +158,17 @@ class SimulatedServer:
         """
         if self._thread is not None:
             raise RuntimeError("SimulatedServer already started")
+        if self.serve_rpc:
+            # zb's socket sits beside its database; answering zb.getBuild lets a
+            # reader tell the build we are running from orphans of earlier runs.
+            self.rpc = RpcServer(os.path.join(os.path.dirname(self.store.db_path), "server.sock"), self._active_ids)
+            self.rpc.start()
         self._thread = threading.Thread(target=self._run, name="zbtui-demo-server", daemon=True)
         self._thread.start()
+
+    def _active_ids(self) -> set[str]:
+        live = self._live
+        return {live.uuid} if live is not None and not live.finished else set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop as ``zb serve`` does on a clean shutdown, and wait for the thread.
@@ -165,6 +179,8 @@ class SimulatedServer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.rpc is not None:
+            self.rpc.stop()
 
     @property
     def running(self) -> bool:

@@ -33,6 +33,9 @@ class StoreOptions:
         trusted_keys: ``FORMAT:BASE64`` (zb) or ``NAME:BASE64`` (Nix) keys to trust.
         known_keys: Nix keys (or ``.pub`` files) known but not trusted.
         nix_conf: nix.conf files to read instead of Nix's own search.
+        socket: zb's server socket, asked (read-only) whether an unfinished
+            build is running or orphaned; default ``$ZB_STORE_SOCKET`` or
+            ``server.sock`` beside the database.
     """
 
     db: str
@@ -43,6 +46,7 @@ class StoreOptions:
     trusted_keys: Sequence[str] = ()
     known_keys: Sequence[str] = ()
     nix_conf: Sequence[str] | None = None
+    socket: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     clock: Clock = wall_clock_ms
 
@@ -88,7 +92,10 @@ def open_store(options: StoreOptions, *, expect: str | None = None) -> Store:
             if missing:
                 raise StoreError(missing[0])
             store_dir = options.store_dir or options.env.get("ZB_STORE_DIR") or None
-            return ZbStore(db, store_dir=store_dir, log_dir=options.log_dir, trust=trust, clock=options.clock)
+            socket_path = options.socket or options.env.get("ZB_STORE_SOCKET") or None
+            return ZbStore(
+                db, store_dir=store_dir, log_dir=options.log_dir, trust=trust, clock=options.clock, socket_path=socket_path
+            )
         from .nix import NixStore
 
         return NixStore.from_options(db, options)

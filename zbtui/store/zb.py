@@ -30,6 +30,7 @@ from .formats import (
     uuid_to_blob,
 )
 from .logs import stat_log, zb_log_path
+from .rpc import RpcError, ZbRpcClient
 from .models import (
     Build,
     BuildDetail,
@@ -61,6 +62,9 @@ HEARTBEAT_ALIVE_MS = 10_000
 
 DEFAULT_LOG_DIR = "/opt/zb/var/log/zb"
 DEFAULT_STORE_DIR = "/opt/zb/store"
+
+RPC_CACHE_MS = 2000
+"""How long the server's "active" answer for a build is reused (one refresh cycle)."""
 
 SORTED_EDGE_LIMIT = 5000
 """Edges of an object are listed by name up to this many; beyond it by id,
@@ -101,6 +105,7 @@ _SQL = {
     "signature_totals": "select (select count(*) from signatures), (select count(*) from signature_public_keys)",
     "build_status_counts": f"select {_STATUS_SQL} as status, count(*) from builds b group by status",
     "heartbeat": "select max(running_as_of) from running_server",
+    "unfinished_builds": "select uuid from builds where ended_at is null",
     "path_id": "select id from paths where path = ?",
     "object_by_path": """
         select p.id, o.id is not null, o.nar_size, o.nar_hash, o.ca
@@ -247,6 +252,7 @@ class ZbStore(Store):
         log_dir: str | None = None,
         trust: ZbTrust | None = None,
         clock: Clock = wall_clock_ms,
+        socket_path: str | None = None,
     ) -> None:
         with db.snapshot() as conn:
             tables = {row[0] for row in conn.execute(_SQL["tables"])}
@@ -268,6 +274,9 @@ class ZbStore(Store):
         super().__init__(db, store_dir=store_dir, clock=clock)
         self.trust = trust if trust is not None else load_zb_trust()
         self.log_dirs = self._log_dir_candidates(log_dir)
+        # zb's default socket sits beside its default database (/opt/zb/var/zb).
+        self.rpc = ZbRpcClient(socket_path or os.path.join(os.path.dirname(self.path), "server.sock"))
+        self._rpc_cache: dict[str, tuple[int, str]] = {}
         # Position of the name part in a path: after "<dir>/<32-char digest>-".
         self._name_cut = len(self.store_dir) + 35
         self._digest_cut = len(self.store_dir) + 2
@@ -318,10 +327,36 @@ class ZbStore(Store):
         age = self.clock() - int(value)
         return ServerState("alive" if age < HEARTBEAT_ALIVE_MS else "stale", int(value), age)
 
-    def _derive(self, sql_status: str, server: ServerState) -> BuildStatus:
-        if sql_status == "active":
-            return BuildStatus.ACTIVE if server.state == "alive" else BuildStatus.ORPHANED
-        return BuildStatus(sql_status)
+    def _derive(self, sql_status: str, server: ServerState, build_id: str | None = None) -> BuildStatus:
+        """The build status zb's RPC would give, as far as we can know it.
+
+        An unfinished build is orphaned when no live heartbeat claims it. With
+        a live heartbeat only the server's memory knows: when its socket answers,
+        ``zb.getBuild`` says ``unknown`` for an orphan from an earlier process.
+        """
+        if sql_status != "active":
+            return BuildStatus(sql_status)
+        if server.state != "alive":
+            return BuildStatus.ORPHANED
+        if build_id is not None and self.server_status(build_id) == "unknown":
+            return BuildStatus.ORPHANED
+        return BuildStatus.ACTIVE
+
+    def server_status(self, build_id: str) -> str | None:
+        """The running server's own status for a build, or None if it cannot be asked."""
+        now = self.clock()
+        cached = self._rpc_cache.get(build_id)
+        # An orphan stays one; an active answer may change, so it is kept briefly.
+        if cached is not None and (cached[1] == "unknown" or now - cached[0] < RPC_CACHE_MS):
+            return cached[1]
+        if not self.rpc.available():
+            return None
+        try:
+            status = self.rpc.build_status(build_id)
+        except RpcError:
+            return None
+        self._rpc_cache[build_id] = (now, status)
+        return status
 
     def summary(self) -> StoreSummary:
         with self.db.snapshot() as conn:
@@ -333,7 +368,12 @@ class ZbStore(Store):
             server = self.server()
             builds: dict[str, int] = {s.value: 0 for s in BuildStatus}
             for status, count in conn.execute(_SQL["build_status_counts"]):
+                if status == "active" and server.state == "alive" and self.rpc.available():
+                    continue  # counted one by one below, asking the server
                 builds[self._derive(status, server).value] += count
+            if server.state == "alive" and self.rpc.available():
+                for (blob,) in conn.execute(_SQL["unfinished_builds"]):
+                    builds[self._derive("active", server, uuid_from_blob(blob)).value] += 1
         db_size, wal_size = self.db.file_sizes()
         return StoreSummary(
             kind=self.kind,
@@ -636,7 +676,7 @@ class ZbStore(Store):
         return Build(
             id=build_id,
             row_id=rid,
-            status=self._derive(status, server),
+            status=self._derive(status, server, build_id),
             started_at=started,
             ended_at=ended,
             internal_error=internal_error,
@@ -661,8 +701,7 @@ class ZbStore(Store):
                 raise StoreError(f"unknown build status {status!r} (one of {', '.join(sorted(_STATUS_VALUES))})")
             # Orphaned and active are both "unfinished" in SQL; the heartbeat decides which.
             if status in ("active", "orphaned"):
-                wanted = BuildStatus.ACTIVE if server.state == "alive" else BuildStatus.ORPHANED
-                if status != wanted:
+                if status == "active" and server.state != "alive":
                     return Page((), None)
                 params["status"] = "active"
             else:
@@ -671,6 +710,9 @@ class ZbStore(Store):
         with self.db.snapshot() as conn:
             rows = conn.execute(sql.format(where=where), params).fetchall()
         items = tuple(self._build(r, server) for r in rows)
+        if status is not None:
+            # With a live server, unfinished builds split into active and orphaned.
+            items = tuple(b for b in items if b.status.value == status)
         next_key = None
         if len(rows) == limit:
             last = rows[-1]
@@ -740,7 +782,12 @@ class ZbStore(Store):
         if build.status != BuildStatus.ORPHANED:
             return ()
         evidence = ["no end time was recorded for this build (ended_at is NULL)"]
-        if server.state == "none":
+        if server.state == "alive":
+            evidence.append(
+                "a zb server is running, but it does not know this build (zb.getBuild answers "
+                "'unknown'): an earlier server process started it and died"
+            )
+        elif server.state == "none":
             evidence.append("no server heartbeat: no zb server is running on this database")
         else:
             evidence.append(
