@@ -25,6 +25,8 @@ def frozen_clock() -> int:
 
 def open_demo(demo: DemoStore, *, trusted: bool = True, clock: Callable[[], int] = frozen_clock, **extra) -> ZbStore:
     """Open a demo store read-only, as a user would with --log-dir and --trusted-key."""
+    if demo.logical_store_dir != demo.store_dir and "store_dir" not in extra:
+        extra["store_dir"] = demo.store_dir
     options = StoreOptions(
         db=demo.db_path,
         log_dir=demo.log_dir,

@@ -369,3 +369,17 @@ def test_immutable_reader_switches_to_shared_when_a_writer_appears(demo_fresh):
     assert store.server().running_as_of == NOW_MS + 5
     store.close()
     writer.close()
+
+
+def test_store_dir_option_maps_logical_paths_to_real_files(tmp_path):
+    """--store-dir: paths name /opt/zb/store, files live elsewhere (a copied or mounted store)."""
+    demo = build_demo_store(str(tmp_path / "d"), now_ms=NOW_MS, logical_store_dir="/opt/zb/store")
+    store = open_demo(demo)
+    assert store.store_dir == "/opt/zb/store" and store.real_store_dir == demo.store_dir
+    assert store.object_info(demo.facts["shared_base"]).on_disk is True
+    assert store.object_info(demo.facts["not_on_disk"][0]).on_disk is False
+    store.close()
+    # Without the mapping nothing is found on disk (this machine has no /opt/zb/store).
+    plain = open_demo(demo, store_dir=None)
+    assert plain.object_info(demo.facts["shared_base"]).on_disk is os.path.exists(demo.facts["shared_base"])
+    plain.close()

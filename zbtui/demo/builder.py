@@ -75,8 +75,9 @@ class DemoStore:
     Attributes:
         root: The directory everything was created under.
         db_path: ``<root>/var/zb/db.sqlite``.
-        store_dir: The real store directory; every store path in the database
-            starts with it, so on-disk presence checks work.
+        store_dir: The real store directory, where the objects' files are.
+        logical_store_dir: The directory the database's store paths name;
+            the same as ``store_dir`` unless the builder was told otherwise.
         log_dir: ``<root>/var/log/zb``, laid out as zb lays out build logs.
         trusted_key_b64: Standard base64 of the trusted Ed25519 public key,
             ready for a ``trustedPublicKeys`` entry.
@@ -91,6 +92,7 @@ class DemoStore:
     db_path: str
     store_dir: str
     log_dir: str
+    logical_store_dir: str
     trusted_key_b64: str
     untrusted_key_b64: str
     signing_seeds: dict[str, bytes] = field(repr=False)
@@ -422,9 +424,12 @@ class _Result:
 class _Writer:
     """Accumulates rows in one open transaction and mirrors them in memory."""
 
-    def __init__(self, conn: apsw.Connection, store_dir: str, log_dir: str, rng: random.Random):
+    def __init__(
+        self, conn: apsw.Connection, store_dir: str, log_dir: str, rng: random.Random, logical_store_dir: str | None = None
+    ):
         self.conn = conn
         self.store_dir = store_dir
+        self.logical_store_dir = logical_store_dir or store_dir
         self.log_dir = log_dir
         self.rng = rng
         self.path_ids: dict[str, int] = {}
@@ -452,7 +457,11 @@ class _Writer:
     # -- string tables ----------------------------------------------------
 
     def make_path(self, name: str) -> str:
-        return f"{self.store_dir}/{nix32_encode(self.rng.randbytes(20))}-{name}"
+        return f"{self.logical_store_dir}/{nix32_encode(self.rng.randbytes(20))}-{name}"
+
+    def real_path(self, path: str) -> str:
+        """Where a store path's files are: under the real store directory."""
+        return self.store_dir + path[len(self.logical_store_dir) :]
 
     def path_id(self, path: str) -> int:
         pid = self.path_ids.get(path)
@@ -515,12 +524,13 @@ class _Writer:
             return
         if content is None:
             content = _placeholder_content(path, refs)
+        real = self.real_path(path)
         if directory:
-            os.makedirs(path, exist_ok=False)
-            with open(os.path.join(path, "README.zbtui-demo"), "wb") as f:
+            os.makedirs(real, exist_ok=False)
+            with open(os.path.join(real, "README.zbtui-demo"), "wb") as f:
                 f.write(content)
         else:
-            with open(path, "wb") as f:
+            with open(real, "wb") as f:
                 f.write(content)
 
     # -- realizations ---------------------------------------------------------
@@ -741,6 +751,7 @@ def build_demo_store(
     seed: int = 1,
     heartbeat: Literal["alive", "stale", "none"] = "alive",
     store_dir: str | None = None,
+    logical_store_dir: str | None = None,
 ) -> DemoStore:
     """Create a demo zb store under ``root``.
 
@@ -790,6 +801,9 @@ def build_demo_store(
         seed: Seed for every random choice.
         heartbeat: ``alive`` (1 s old), ``stale`` (1 h old) or ``none`` (no row).
         store_dir: The store directory; defaults to ``<root>/store``.
+        logical_store_dir: The directory store paths name (e.g. ``/opt/zb/store``)
+            when it differs from where the files are; open the store with
+            ``--store-dir <store_dir>`` then. Defaults to ``store_dir``.
 
     Returns:
         The `DemoStore`.
@@ -809,7 +823,7 @@ def build_demo_store(
 
     rng = random.Random(seed)
     conn = create_zb_database(db_path)
-    w = _Writer(conn, store_dir, log_dir, rng)
+    w = _Writer(conn, store_dir, log_dir, rng, logical_store_dir)
     facts: dict[str, Any] = {}
     try:
         conn.execute("begin immediate")
@@ -829,6 +843,7 @@ def build_demo_store(
         root=root,
         db_path=db_path,
         store_dir=store_dir,
+        logical_store_dir=logical_store_dir or store_dir,
         log_dir=log_dir,
         trusted_key_b64=_b64(trusted_pub),
         untrusted_key_b64=_b64(untrusted_pub),

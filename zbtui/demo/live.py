@@ -430,8 +430,9 @@ class SimulatedServer:
         for output_name, (old, nar_size, refs, _) in plan.outputs.items():
             path = new_paths[output_name]
             new_refs = sorted({renames.get(r, r) for r in refs})
-            os.makedirs(path, exist_ok=False)
-            with open(os.path.join(path, "README.zbtui-demo"), "wb") as f:
+            real = self.store.store_dir + path[len(self.store.logical_store_dir) :]
+            os.makedirs(real, exist_ok=False)
+            with open(os.path.join(real, "README.zbtui-demo"), "wb") as f:
                 f.write(f"rebuilt by the zbtui demo server from {plan.drv_path}\n".encode())
             with self._immediate() as conn:
                 conn.execute('insert into "paths" ("path") values (?)', (path,))

@@ -10,7 +10,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 
-__all__ = ["run_demo"]
+__all__ = ["DEMO_STORE_DIR", "run_demo"]
+
+DEMO_STORE_DIR = "/opt/zb/store"
+"""zb's default store directory, as the demo's paths name it."""
 
 
 def run_demo(*, theme: str | None = None) -> int:
@@ -22,13 +25,15 @@ def run_demo(*, theme: str | None = None) -> int:
 
     root = tempfile.mkdtemp(prefix="zbtui-demo-")
     try:
-        demo = build_demo_store(root, heartbeat="alive")
+        # Paths read like a real zb store's; the files live in the temp dir.
+        demo = build_demo_store(root, heartbeat="alive", logical_store_dir=DEMO_STORE_DIR)
         server = SimulatedServer(demo)
         server.start()
         try:
             store = open_store(
                 StoreOptions(
                     db=demo.db_path,
+                    store_dir=demo.store_dir,
                     log_dir=demo.log_dir,
                     trusted_keys=[f"ed25519:{demo.trusted_key_b64}"],
                     env={},
