@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from helpers import NOW_MS, frozen_clock, open_demo
 
 from zbtui.demo.builder import DemoStore, build_demo_store
+
+# Times on screen are local times: fix the zone so tests and snapshots agree everywhere.
+os.environ["TZ"] = "UTC"
+time.tzset()
+# No host configuration leaks into tests (zb config files, Nix config, sockets).
+for _name in ("ZB_CONFIG_FILE", "ZB_STORE_DIR", "ZB_STORE_SOCKET", "NIX_CONFIG", "NIX_CONF_DIR", "NIX_USER_CONF_FILES"):
+    os.environ.pop(_name, None)
+os.environ["XDG_CONFIG_HOME"] = "/nonexistent/zbtui-tests"
+os.environ["XDG_CONFIG_DIRS"] = "/nonexistent/zbtui-tests"
 
 @pytest.fixture(scope="session")
 def demo_alive(tmp_path_factory: pytest.TempPathFactory) -> DemoStore:
