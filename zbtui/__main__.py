@@ -1,7 +1,8 @@
 """Command line: ``zbtui [DB]`` browses, ``zbtui query …`` answers in JSON.
 
 Errors are one line on stderr and a non-zero exit status, never a traceback:
-1 for a store problem or something not found, 2 for a usage error.
+1 for a store problem or something not found (and, worded as such, for an
+internal error: a bug), 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +18,20 @@ from . import __version__
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+
+# Characters that json.dump(ensure_ascii=False) leaves raw but that must not
+# reach a terminal or a UTF-8 encoder: C1 controls (U+009B is CSI to some
+# terminals), DEL, bidi overrides and line separators (spoofing), and lone
+# surrogates (from "\ud800" escapes in a database's JSON text, which cannot
+# be encoded as UTF-8). They only occur inside JSON strings, where a \uXXXX
+# escape means the same character.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def dump_json(data: object) -> str:
+    """JSON for ``zbtui query``: readable UTF-8, but safe on a terminal."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _store_options(parser: argparse.ArgumentParser, *, leaf: bool) -> None:
@@ -173,16 +189,21 @@ def _run_query(args: argparse.Namespace) -> int:
             result = query.log(store, args.build_id, args.drv_path, args.tail)
         else:
             result = query.server(store)
-        json.dump(result, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        sys.stdout.write(dump_json(result) + "\n")
         return 0
     finally:
         store.close()
 
 
 def _run_browser(args: argparse.Namespace) -> int:
+    from .store.errors import StoreError
     from .store.open import open_store
 
+    if args.theme:
+        from textual.theme import BUILTIN_THEMES
+
+        if args.theme not in BUILTIN_THEMES:
+            raise StoreError(f"unknown theme {args.theme!r} (one of: {', '.join(sorted(BUILTIN_THEMES))})")
     if args.demo:
         from .demo.run import run_demo
 
@@ -220,6 +241,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug must still be one line, not a traceback
+        if os.environ.get("ZBTUI_DEBUG"):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(
+            f"zbtui: internal error: {type(exc).__name__}: {detail} (a bug in zbtui; "
+            "ZBTUI_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":
