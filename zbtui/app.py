@@ -14,6 +14,7 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
+from textual.app import ScreenStackError
 from textual.screen import ModalScreen, Screen
 
 from .messages import StoreChanged
@@ -138,7 +139,10 @@ class ZbtuiApp(App[int]):
 
     def notify_changed(self) -> None:
         """Tell the visible screen the store changed (modals pass it down)."""
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # shutting down: no screen left to tell
+            return
         if isinstance(screen, ModalScreen):
             return
         screen.post_message(StoreChanged())

@@ -383,3 +383,19 @@ def test_store_dir_option_maps_logical_paths_to_real_files(tmp_path):
     plain = open_demo(demo, store_dir=None)
     assert plain.object_info(demo.facts["shared_base"]).on_disk is os.path.exists(demo.facts["shared_base"])
     plain.close()
+
+
+def test_immutable_reader_sees_a_writer_that_came_and_went(demo_fresh):
+    """A short-lived writer checkpoints its WAL away: the reader must not keep old pages."""
+    store = open_demo(demo_fresh)
+    assert store.db.immutable
+    store.data_version()
+    before = store.server().running_as_of
+    writer = apsw.Connection(demo_fresh.db_path)
+    with writer:
+        writer.execute("update running_server set running_as_of = ?", (before + 7,))
+    writer.close()  # the last connection checkpoints and removes -wal
+    assert not os.path.exists(demo_fresh.db_path + "-wal")
+    store.data_version()
+    assert store.server().running_as_of == before + 7
+    store.close()

@@ -426,8 +426,10 @@ class SimulatedServer:
         live.builder_ended = True
         yield STEP_S
 
-        # Post-process: each output object is recorded in its own transaction.
-        for output_name, (old, nar_size, refs, _) in plan.outputs.items():
+        # Post-process: each output object is recorded in its own transaction,
+        # an output before its siblings that refer to it ("references" has a
+        # foreign key to objects: gcc's out refers to its lib).
+        for output_name, (old, nar_size, refs, _) in _siblings_first(plan.outputs, new_paths, renames):
             path = new_paths[output_name]
             new_refs = sorted({renames.get(r, r) for r in refs})
             real = self.store.store_dir + path[len(self.store.logical_store_dir) :]
@@ -569,3 +571,23 @@ class SimulatedServer:
                 'update "builds" set "ended_at" = ?, "internal_error" = ? where "id" = ?',
                 (now, message, live.build_id),
             )
+
+
+def _siblings_first(outputs: dict, new_paths: dict[str, str], renames: dict[str, str]) -> list:
+    """The outputs ordered so that an output comes after every sibling it refers to."""
+    pending = dict(outputs)
+    ordered: list = []
+    done: set[str] = set()
+    while pending:
+        for name, value in list(pending.items()):
+            siblings = {renames.get(r, r) for r in value[2]} & set(new_paths.values())
+            siblings.discard(new_paths[name])  # a self-reference is fine: its own path comes first
+            if siblings <= done:
+                ordered.append((name, value))
+                done.add(new_paths[name])
+                del pending[name]
+                break
+        else:  # a cycle between outputs cannot be recorded anyway; keep the rest in order
+            ordered.extend(pending.items())
+            break
+    return ordered

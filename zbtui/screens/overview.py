@@ -241,7 +241,7 @@ The store at a glance. Every line of the summary leads somewhere: select it
         return text
 
     def _build_counts(self, s: StoreSummary) -> Text:
-        colors = {"success": "success", "fail": "error", "error": "error", "active": "warning", "orphaned": "warning"}
+        colors = {"success": "success", "fail": "error", "error": "error", "active": "accent", "orphaned": "warning"}
         text = Text()
         for status in STATUS_ORDER:
             count = s.builds.get(status, 0)
@@ -267,7 +267,7 @@ The store at a glance. Every line of the summary leads somewhere: select it
     def _render_builds(self, builds: tuple[Build, ...]) -> None:
         table = self.query_one("#overview-builds", DataTable)
         table.clear()
-        colors = {"success": "success", "fail": "error", "error": "error", "active": "warning", "orphaned": "warning"}
+        colors = {"success": "success", "fail": "error", "error": "error", "active": "accent", "orphaned": "warning"}
         now = self.now_ms()
         for build in builds:
             status = build.status.value

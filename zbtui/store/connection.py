@@ -163,7 +163,18 @@ class Database:
         # A WAL database without -wal and -shm has no writer attached: reading
         # it normally would create both files beside the store.
         self.immutable = self.check.wal_mode and not self.check.wal_exists and not self.check.shm_exists
+        if self.immutable and not os.access(os.path.dirname(self.path), os.W_OK):
+            # Where a plain read-only open would fail (it must create -shm):
+            # say which way of reading was chosen. The read is exact while no
+            # server runs, and data_version switches to shared when one starts.
+            self.warnings.append(
+                "the database's directory is not writable and no zb server has it open (no -wal/-shm): "
+                "reading it as immutable; live reading starts when a server opens it"
+            )
         self._last_stat: tuple | None = None
+        # Which file we opened: a file deleted or replaced under us (a restored
+        # backup, a copied-over database) is reported, never silently mixed in.
+        self._identity = self._file_identity()
         # Fail now, with a clear message, rather than in the first screen.
         with self.snapshot() as conn:
             try:
@@ -181,18 +192,29 @@ class Database:
             query += "&readonly_shm=1"
         return "file:" + urllib.parse.quote(self.path) + "?" + query
 
+    @staticmethod
+    def _connect(uri: str, flags: int) -> apsw.Connection:
+        conn = apsw.Connection(uri, flags=flags)
+        # Before the first read: a writer's commit, checkpoint or WAL recovery
+        # holds a lock for a moment, and without a busy handler that read
+        # fails at once with "database is locked" instead of waiting.
+        conn.setbusytimeout(BUSY_TIMEOUT_MS)
+        conn.execute("select 1 from sqlite_schema limit 1").fetchall()
+        return conn
+
     def _open(self) -> apsw.Connection:
         flags = apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI
+        # A new connection opens by name: never let it read a file that
+        # replaced the one the pool's connections are reading.
+        self._check_same_file()
         try:
-            conn = apsw.Connection(self._uri(self.immutable), flags=flags)
-            conn.execute("select 1 from sqlite_schema limit 1").fetchall()
+            conn = self._connect(self._uri(self.immutable), flags)
         except apsw.CantOpenError:
             if self.immutable:
                 raise StoreError(describe_sqlite_error(apsw.CantOpenError("cannot open"), self.path)) from None
             # A -shm we may not write (read-only directory or filesystem).
             try:
-                conn = apsw.Connection(self._uri(False, readonly_shm=True), flags=flags)
-                conn.execute("select 1 from sqlite_schema limit 1").fetchall()
+                conn = self._connect(self._uri(False, readonly_shm=True), flags)
             except apsw.Error:
                 self.immutable = True
                 self.warnings.append(
@@ -256,6 +278,13 @@ class Database:
         except apsw.Error as exc:
             healthy = False
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
+        except UnicodeDecodeError as exc:
+            # apsw decodes TEXT strictly, and a damaged database (or one no zb
+            # wrote) may hold bytes that are not UTF-8 in a text column.
+            raise StoreError(
+                f"{self.path}: the database holds text that is not valid UTF-8 "
+                f"({exc.object[max(0, exc.start - 20) : exc.end + 20]!r}): is it damaged?"
+            ) from None
         finally:
             local.conn = None
             try:
@@ -283,26 +312,65 @@ class Database:
         finally:
             self._local.cancelled = previous
 
+    def check_cancelled(self) -> None:
+        """Raise QueryCancelled if this thread's query was cancelled.
+
+        For answers served from memory (no SQLite step runs, so the progress
+        handler never gets to ask): a cancelled caller still sees the same
+        exception it would have seen from SQL.
+        """
+        if self._progress():
+            raise QueryCancelled("query cancelled")
+
     # -- change detection -------------------------------------------------
+
+    def _stat(self) -> os.stat_result:
+        try:
+            return os.stat(self.path)
+        except FileNotFoundError:
+            raise StoreError(
+                f"{self.path}: the database file was deleted; what is shown was read before it was"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: the database file went away ({exc.strerror})") from None
+
+    def _file_identity(self) -> tuple[int, int]:
+        st = self._stat()
+        return (st.st_dev, st.st_ino)
+
+    def _check_same_file(self) -> os.stat_result:
+        """Stat the database, raising StoreError if it is not the file we opened."""
+        st = self._stat()
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise StoreError(
+                f"{self.path}: the database file was replaced by another file; "
+                "what is shown was read from the old one (restart zbtui to read the new one)"
+            )
+        return st
 
     def data_version(self) -> tuple:
         """A token that changes whenever another connection commits.
 
         Costs one ``PRAGMA data_version`` on a connection kept for this alone,
-        outside any transaction. While immutable, a stat of the files stands in,
+        outside any transaction, and a stat that notices the file being
+        deleted or replaced (StoreError). While immutable, the stat stands in,
         and the appearance of a ``-wal`` file switches to shared WAL mode.
         """
         if self.immutable:
-            try:
-                st = os.stat(self.path)
-            except OSError as exc:
-                raise StoreError(f"{self.path}: the database file went away ({exc.strerror})") from None
+            st = self._check_same_file()
             wal = os.path.exists(self.path + "-wal")
             token = ("immutable", st.st_ino, st.st_mtime_ns, st.st_size, wal)
             if wal and not any(w.startswith("the database's -wal") for w in self.warnings):
                 self._reopen_shared()
                 return ("shared", self._generation, 0)
+            if self._last_stat is not None and token != self._last_stat:
+                # A writer came and went between two looks (its WAL already
+                # folded back into the file): immutable connections cache
+                # pages and would keep answering from the old file.
+                self._drop_idle()
+            self._last_stat = token
             return token
+        self._check_same_file()
         with self._probe_lock:
             try:
                 if self._probe is None:
@@ -313,13 +381,17 @@ class Database:
                 raise StoreError(describe_sqlite_error(exc, self.path)) from None
         return ("shared", self._generation, version)
 
-    def _reopen_shared(self) -> None:
+    def _drop_idle(self) -> None:
+        """Close pooled connections; busy ones are closed when released."""
         with self._lock:
-            self.immutable = False
             self._generation += 1
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+    def _reopen_shared(self) -> None:
+        self.immutable = False
+        self._drop_idle()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()

@@ -70,7 +70,7 @@ _THEME_COLOURS: Mapping[str, str] = {
     BuildStatus.SUCCESS: "success",
     BuildStatus.FAIL: "error",
     BuildStatus.ERROR: "error",
-    BuildStatus.ACTIVE: "warning",
+    BuildStatus.ACTIVE: "accent",
     BuildStatus.ORPHANED: "warning",
 }
 """Theme variable giving each status its colour (as in ``styles/app.tcss``)."""
