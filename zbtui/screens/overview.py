@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from ..format import ago, exact_size, human_size, short_path, timestamp
 from ..store.models import Build, ObjectRow, StoreSummary
+from ..widgets.build_status import short_build_id, status_text
 from ..widgets.theme import theme_style
 from .base import StoreScreen
 
@@ -267,15 +268,13 @@ The store at a glance. Every line of the summary leads somewhere: select it
     def _render_builds(self, builds: tuple[Build, ...]) -> None:
         table = self.query_one("#overview-builds", DataTable)
         table.clear()
-        colors = {"success": "success", "fail": "error", "error": "error", "active": "accent", "orphaned": "warning"}
         now = self.now_ms()
         for build in builds:
-            status = build.status.value
             when = build.ended_at if build.ended_at is not None else build.started_at
             label = ago(when, now) if build.ended_at is not None else f"started {ago(build.started_at, now)}"
             table.add_row(
-                Text(status, style=self._color(colors.get(status, "text"))),
-                build.id[:8] + "…",
+                status_text(build.status, self.app),
+                short_build_id(build.id),
                 label,
                 str(build.result_count),
                 key=build.id,
