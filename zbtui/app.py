@@ -78,12 +78,13 @@ class ZbtuiApp(App[int]):
         "realizations": RealizationsScreen,
     }
     BINDINGS = [
+        # Help first: at 80 columns the footer cuts off what comes last.
+        Binding("question_mark", "help", "Help", tooltip="Keys and help for this screen", id="zb-help"),
         Binding("1", "section('overview')", "Overview", tooltip="Store summary", id="zb-go-overview"),
         Binding("2", "section('objects')", "Objects", tooltip="Every object in the store", id="zb-go-objects"),
         Binding("3", "section('builds')", "Builds", tooltip="Builds, newest first, live", id="zb-go-builds"),
         Binding("4", "section('realizations')", "Realizations", show=False, tooltip="Realizations and signatures", id="zb-go-realizations"),
         Binding("g", "goto", "Go to", tooltip="Open a path, base name or digest prefix", id="zb-goto"),
-        Binding("question_mark", "help", "Help", tooltip="Keys and help for this screen", id="zb-help"),
         Binding("q", "quit", "Quit", id="zb-quit"),
     ]
 

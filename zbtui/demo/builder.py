@@ -61,7 +61,9 @@ NONSENSE_FORMAT = "nonsense"
 """A signature format zb does not define; zb's own tests use this string."""
 
 HEARTBEAT_ALIVE_AGE_MS = 1_000
-HEARTBEAT_STALE_AGE_MS = 3_600_000
+HEARTBEAT_STALE_AGE_MS = 40_000
+"""A crash 40 s before "now": long enough to be stale (> 10 s), recent enough
+that the unfinished build started just before it is plainly its victim."""
 
 _MINUTE = 60_000
 _HOUR = 60 * _MINUTE
