@@ -91,7 +91,7 @@ async def test_section_lists_every_realization_with_signature_health(demo_alive,
         detail = pilot.app.screen
         assert isinstance(detail, RealizationDetailScreen) and detail.drv_hash is not None
         text = detail_text(detail)
-        assert "! dev →" in text and "! out →" in text and "(nix-base32)" in text
+        assert "output dev →" in text and "output out →" in text and "(nix-base32)" in text
         await pilot.press("escape")
         await pilot.pause()
         assert pilot.app.screen is screen

@@ -112,7 +112,9 @@ async def orphaned_build(pilot, demo: DemoStore) -> None:
 
 
 async def build_log(pilot, demo: DemoStore) -> None:
-    build_id = demo.facts["build_ids"]["fail"][0]
+    # A failed build other than the one whose log is hostile (that is its own scene).
+    hostile_build = demo.facts["hostile_log"].split(os.sep)[-2]
+    build_id = next(b for b in demo.facts["build_ids"]["fail"] if b != hostile_build)
     pilot.app.open_log(build_id, _result_with_log(pilot.app, demo, build_id))
     await settle(pilot)
 

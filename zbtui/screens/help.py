@@ -53,7 +53,9 @@ class HelpScreen(ModalScreen[None]):
         seen: set[str] = set()
         for key, active in self.target.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen:
+            # Hidden bindings are the widgets' own cursor keys (up, down, page
+            # down …): every user knows them, and they would bury the rest.
+            if not binding.description or not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
             description = binding.description

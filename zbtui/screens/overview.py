@@ -206,8 +206,8 @@ The store at a glance. Every line of the summary leads somewhere: select it
                 Text("never ended: their server is gone", style=warn),
             )
         if s.server is not None:
-            line(None, "Server heartbeat", self._heartbeat(s), "")
-        line(None, "Trust", self._trust, "")
+            line("builds", "Server heartbeat", self._heartbeat(s), "")
+        line("realizations", "Trust", self._trust, "")
         wal = f" + {human_size(s.wal_size)} WAL" if s.wal_size else ""
         line(None, "Database", f"{human_size(s.db_size)}{wal}", f"{s.schema}")
         line(None, "Store directory", s.store_dir, "" if s.real_store_dir == s.store_dir else f"files at {s.real_store_dir}")
@@ -257,13 +257,13 @@ The store at a glance. Every line of the summary leads somewhere: select it
         assert server is not None
         now = self.now_ms()
         if server.state == "alive":
-            return Text.assemble(("● alive", f"bold {self._color('success')}"), f"  last beat {ago(server.running_as_of, now)}")
+            return Text.assemble(("● alive", f"bold {self._color('success')}"), f" · last beat {ago(server.running_as_of, now)}")
         if server.state == "stale":
             return Text.assemble(
                 ("● stale", f"bold {self._color('warning')}"),
-                f"  last beat {ago(server.running_as_of, now)} ({timestamp(server.running_as_of)}): no server running",
+                f" · last beat {ago(server.running_as_of, now)} ({timestamp(server.running_as_of)}): no server running",
             )
-        return Text.assemble(("○ none", f"bold {self._color('text-muted')}"), "  no zb server is running")
+        return Text.assemble(("○ none", f"bold {self._color('text-muted')}"), " · no zb server is running")
 
     def _render_builds(self, builds: tuple[Build, ...]) -> None:
         table = self.query_one("#overview-builds", DataTable)

@@ -162,7 +162,7 @@ def _realization_body(
     real: Realization, app: App, own_path: str | None, paths_for_output: int
 ) -> list[Row]:
     rows: list[Row] = []
-    line = Text("  ! ", style="dim")
+    line = Text("  output ", style="dim")
     line.append(real.output_name, style=f"bold {theme_style(app, 'accent')}")
     line.append(" → ", style="dim")
     line.append_text(_path_text(real.output_path))
