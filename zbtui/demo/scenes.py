@@ -47,6 +47,13 @@ async def settle(pilot) -> None:
 
     for widget in pilot.app.screen.query(Input):
         widget.cursor_blink = False
+    # Which keys the footer offers depends on the final state (a row selected
+    # or not): recompute it now rather than racing the last message.
+    # The footer ignores binding changes while the app lacks focus, which a
+    # headless run may or may not have: give it focus and ask again.
+    pilot.app.app_focus = True
+    pilot.app.screen.refresh_bindings()
+    await pilot.pause()
     await pilot.pause()
 
 
