@@ -12,6 +12,7 @@ from typing import Any
 
 from .store.base import Store
 from .store.errors import StoreError
+from .store.formats import split_store_path
 from .store.logs import LogError, open_log
 from .store.models import Build, BuildDetail, BuildResult, ObjectRow, Realization
 from .store.sanitize import sanitize_log
@@ -109,13 +110,25 @@ def object_(store: Store, path: str) -> dict[str, Any]:
     return data
 
 
+RESOLVE_CANDIDATES = 50
+"""Candidates looked at when a name is given: enough to find the one exact name."""
+
+
 def _resolve(store: Store, text: str) -> str:
-    candidates = store.resolve(text, limit=2)
+    candidates = store.resolve(text, limit=RESOLVE_CANDIDATES)
     if text in candidates or len(candidates) == 1:
         return text if text in candidates else candidates[0]
     if not candidates:
         raise NotFound(f"no such path in the database: {text}")
-    raise NotFound(f"{text!r} is ambiguous: it matches {candidates[0]} and more; give more of the path")
+    # "hello-2.12.1" names hello-2.12.1 exactly, not hello-2.12.1.drv or .tar.gz.
+    exact = [c for c in candidates if split_store_path(c)[2] == text.strip()]
+    if len(exact) == 1:
+        return exact[0]
+    shown = exact or candidates
+    raise NotFound(
+        f"{text!r} is ambiguous: it matches {shown[0]}, {shown[1]}"
+        f"{' and more' if len(shown) > 2 else ''}; give more of the path or the digest"
+    )
 
 
 def why(store: Store, source: str, target: str) -> dict[str, Any]:

@@ -202,3 +202,11 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["query", "objects", "--limit", "-3"])
     assert exc.value.code == 2
+
+
+def test_an_exact_name_resolves_and_an_ambiguous_one_says_which(run, demo_stale):
+    bash = demo_stale.facts["chain"][0]
+    code, out, _ = run("object", bash.rsplit("-", 1)[0].split("-", 1)[1] + "-" + bash.rsplit("-", 1)[1])
+    assert code == 0 and as_json(out)["path"] == bash  # "bash-5.2p26", not bash-5.2p26.drv
+    code, out, err = run("object", "hello-2.12.1")  # two paths carry exactly this name
+    assert code == 1 and "ambiguous" in err and err.count("/") >= 2
