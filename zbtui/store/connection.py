@@ -30,7 +30,7 @@ import apsw
 
 from .errors import QueryCancelled, StoreError, describe_sqlite_error
 
-__all__ = ["Database", "FileCheck", "check_file"]
+__all__ = ["Database", "FileCheck", "check_file", "column_blob", "column_int", "column_ms", "column_text"]
 
 BUSY_TIMEOUT_MS = 3000
 """How long a read waits on a lock (WAL recovery, an exclusive writer)."""
@@ -40,6 +40,12 @@ PROGRESS_STEPS = 2000
 
 MAX_IDLE_CONNECTIONS = 4
 """Connections kept open between queries (one per concurrent worker)."""
+
+PAGE_CACHE_KIB = 1024
+"""SQLite's page cache per connection (its default is 2000 KiB). Enough for
+the interior B-tree pages every lookup walks; scans and leaves come from the
+OS page cache at no measurable cost (benchmarks/README.md), and five
+connections at the default held ~10 MB of the process's memory."""
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -168,8 +174,8 @@ class Database:
             # say which way of reading was chosen. The read is exact while no
             # server runs, and data_version switches to shared when one starts.
             self.warnings.append(
-                "the database's directory is not writable and no zb server has it open (no -wal/-shm): "
-                "reading it as immutable; live reading starts when a server opens it"
+                "the database's directory is not writable and no writer has the database open (no -wal/-shm): "
+                "reading it as immutable; live reading starts when a writer opens it"
             )
         self._last_stat: tuple | None = None
         # Which file we opened: a file deleted or replaced under us (a restored
@@ -226,6 +232,7 @@ class Database:
             raise StoreError(describe_sqlite_error(exc, self.path)) from None
         conn.setbusytimeout(BUSY_TIMEOUT_MS)
         conn.execute("pragma query_only = 1")
+        conn.execute(f"pragma cache_size = -{PAGE_CACHE_KIB}")
         conn.authorizer = _authorizer
         conn.setprogresshandler(self._progress, PROGRESS_STEPS)
         return conn
@@ -360,7 +367,10 @@ class Database:
             st = self._check_same_file()
             wal = os.path.exists(self.path + "-wal")
             token = ("immutable", st.st_ino, st.st_mtime_ns, st.st_size, wal)
-            if wal and not any(w.startswith("the database's -wal") for w in self.warnings):
+            # A writer may also have switched the file to a rollback journal
+            # (no -wal then): immutable reads take no locks and would see its
+            # writes half done, so read with locks from now on.
+            if (wal or self._left_wal_mode()) and not any(w.startswith("the database's -wal") for w in self.warnings):
                 self._reopen_shared()
                 return ("shared", self._generation, 0)
             if self._last_stat is not None and token != self._last_stat:
@@ -380,6 +390,18 @@ class Database:
                 self._probe = None
                 raise StoreError(describe_sqlite_error(exc, self.path)) from None
         return ("shared", self._generation, version)
+
+    def _left_wal_mode(self) -> bool:
+        """The file is no longer in WAL mode, or a rollback journal is beside it."""
+        if os.path.exists(self.path + "-journal"):
+            return True
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(20)
+        except OSError:
+            return False
+        # Bytes 18 and 19: file format write and read versions, 2 for WAL.
+        return len(header) == 20 and header[18] != 2 and header[19] != 2
 
     def _drop_idle(self) -> None:
         """Close pooled connections; busy ones are closed when released."""
@@ -420,3 +442,44 @@ class Database:
             if self._probe is not None:
                 self._probe.close()
                 self._probe = None
+
+
+# SQLite columns hold whatever was written, whatever their declared type. zb
+# and Nix write the types their schemas say; a damaged database (or one they
+# did not write) may not, and a value of the wrong type must not take a screen
+# down. The stores turn column values into the types the models promise with
+# these, at the point where rows become models.
+
+MAX_TIME_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: later (or negative) times cannot be shown as dates."""
+
+
+def column_int(value: object) -> int | None:
+    """An INTEGER column's value; None for text, blobs and fractions."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def column_ms(value: object) -> int | None:
+    """A time column (ms since the epoch) that can be shown as a date, else None."""
+    ms = column_int(value)
+    return ms if ms is not None and 0 <= ms <= MAX_TIME_MS else None
+
+
+def column_text(value: object) -> str | None:
+    """A TEXT column's value; a blob or number stored there is shown as text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def column_blob(value: object) -> bytes | None:
+    """A BLOB column's value (drv hash bits, keys, signatures) as bytes."""
+    if value is None or isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8", "replace")

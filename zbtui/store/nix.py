@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .base import Clock, Store, wall_clock_ms
-from .connection import Database
+from .connection import Database, column_int, column_text
 from .errors import StoreError
 from .formats import NIX32_ALPHABET, HashValue, parse_content_address, parse_hash, split_store_path
 from .logs import LogFile, LogInfo, find_nix_log, open_log
@@ -487,12 +487,12 @@ class NixStore(Store):
             if self.has_realisations:
                 real_total, real_present = conn.execute(self._sql["realisation_totals"]).fetchall()[0]
                 for (text,) in conn.execute(self._sql["realisation_sigs"]):
-                    for token in text.split():
+                    for token in (column_text(text) or "").split():
                         signatures += 1
                         key_names.add(token.partition(":")[0])
             if "sigs" in self.columns:
                 for (text,) in conn.execute(self._sql["path_sigs"]):
-                    for token in text.split():
+                    for token in (column_text(text) or "").split():
                         signatures += 1
                         key_names.add(token.partition(":")[0])
             index = self._build_index()
@@ -553,11 +553,13 @@ class NixStore(Store):
         else:
             raise ValueError(f"unknown sort {sort!r}")
         with self.db.snapshot() as conn:
-            rows = [ObjectRow(i, p, s) for i, p, s in conn.execute(sql.format(filters=filters), params)]
+            raw = conn.execute(sql.format(filters=filters), params).fetchall()
+        # Typed whatever a damaged row holds; the key stays raw, to compare in SQL.
+        rows = [ObjectRow(i, column_text(p) or "", column_int(s) or 0) for i, p, s in raw]
         next_key = None
         if len(rows) == limit:
-            last = rows[-1]
-            next_key = (last.nar_size, last.id) if sort == "size" else (last.path[self._name_cut - 1 :], last.id)
+            last = raw[-1]
+            next_key = (last[2], last[0]) if sort == "size" else (rows[-1].path[self._name_cut - 1 :], last[0])
         return Page(tuple(rows), next_key)
 
     def object_ids(self, *, sort="name", search=None, drv_only=False) -> array.array:
@@ -578,7 +580,7 @@ class NixStore(Store):
             for chunk in _chunks(ids, 500):
                 sql = self._sql["objects_by_ids"].format(ids=_marks(len(chunk)))
                 for i, p, size in conn.execute(sql, list(chunk)):
-                    found[i] = ObjectRow(i, p, size)
+                    found[i] = ObjectRow(i, column_text(p) or "", column_int(size) or 0)
         return [found[i] for i in ids if i in found]
 
     def _is_known(self, conn, path: str) -> bool:
@@ -650,6 +652,11 @@ class NixStore(Store):
             back = conn.execute(self._sql["referrer_count"], (pid,)).fetchall()[0][0]
             reference_paths = [r[0] for r in conn.execute(self._sql["reference_paths"], (pid,))] if sigs else []
         problems: list[str] = []
+        # A damaged row may hold values of other types than Nix writes.
+        if nar_size is not None and column_int(nar_size) is None:
+            problems.append(f"NAR size is not a number: {column_text(nar_size)!r}")
+        nar_size, nar_hash, sigs, ca = column_int(nar_size), column_text(nar_hash), column_text(sigs), column_text(ca)
+        reg_time, deriver = column_int(reg_time), column_text(deriver)
         hash_value = None
         if nar_hash:
             try:

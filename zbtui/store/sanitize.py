@@ -53,6 +53,7 @@ __all__ = [
     "MAX_SEQUENCE",
     "SGR_PARAM_CAP",
     "LogSanitizer",
+    "printable",
     "sanitize_log",
 ]
 
@@ -412,3 +413,22 @@ def sanitize_log(data: bytes | bytearray | memoryview, *, keep_sgr: bool = True)
     """
     s = LogSanitizer(keep_sgr=keep_sgr)
     return s.feed(data) + s.flush()
+
+
+def printable(text: str) -> str:
+    """Database text made inert for display: one line, nothing a terminal acts on.
+
+    For values read from a database (paths, output names, signature formats,
+    expand arguments, error texts), never for logs (see :class:`LogSanitizer`).
+    A hostile binary cache chooses the format string of the signatures zb
+    imports from it, and a damaged row can hold anything, so every character
+    that is not printable (C0 and C1 controls, DEL, line and paragraph
+    separators, bidi and other format characters, lone surrogates) becomes
+    U+FFFD: visible, so the reader sees that something was there.
+
+    Display only: the original string is what identifies the row (a path to
+    open, an output name to look up).
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else REPLACEMENT for c in text)

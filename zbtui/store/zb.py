@@ -10,15 +10,27 @@ from __future__ import annotations
 
 import array
 import base64
+import bisect
+import collections
+import itertools
 import json
 import os
+import re
+import tempfile
+import threading
+import time
 from datetime import timedelta
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
 
 import humanize
 
 from .base import Clock, Store, wall_clock_ms
 from .connection import Database
+from .connection import column_blob as _blob
+from .connection import column_int as _int
+from .connection import column_ms as _ms
+from .connection import column_text as _text
 from .errors import StoreError
 from .formats import (
     HASH_SIZES,
@@ -49,7 +61,7 @@ from .models import (
     SignatureCheck,
     StoreSummary,
 )
-from .signatures import check_zb_signature, zb_realization_message
+from .signatures import SigStatus, check_zb_signature, zb_realization_message
 from .trust import ZbTrust, load_zb_trust
 
 __all__ = ["HEARTBEAT_ALIVE_MS", "ZB_SCHEMA_VERSION", "ZbStore"]
@@ -64,6 +76,12 @@ DEFAULT_LOG_DIR = "/opt/zb/var/log/zb"
 DEFAULT_STORE_DIR = "/opt/zb/store"
 
 RPC_CACHE_MS = 2000
+
+COUNTS_CACHE_ENTRIES = 32
+"""Databases whose summary counts the cache file remembers (most recent kept)."""
+
+COUNTS_CACHE_LARGEST = 64
+"""Largest objects kept with the counts: the overview's list is 8 of them."""
 """How long the server's "active" answer for a build is reused (one refresh cycle)."""
 
 SORTED_EDGE_LIMIT = 5000
@@ -73,6 +91,174 @@ which pages straight off the index instead of sorting 100k rows per page."""
 MAX_IN_LIST = 500
 """Ids per ``id in (…)`` query: well under SQLite's default limit of 32,766
 host parameters, and large enough that a page of the list is one query."""
+
+NAME_SCAN_CHUNK = 1 << 18
+"""Bytes of the name index one regex call scans: about 10k names in about a
+millisecond. The regex engine holds the GIL for a whole call, so a search in
+a worker thread gives the UI thread a turn at least every chunk, and the first
+page of a common term is found in the first chunk or two."""
+
+IDS_CHUNK = 1 << 16
+"""Matches turned into ids per C-level ``map`` call, for the same reason."""
+
+CHEAP_REBUILD_SECONDS = 0.25
+"""A name index that took less than this to build (up to ~100k objects) is
+rebuilt before answering whenever the database changed, so searches are exact.
+A bigger one serves searches as of the Objects list's last (re)load, which is
+what that list shows anyway; reloading the unfiltered list rebuilds it."""
+
+
+class _NameText:
+    """The name index's lines, kept in an unlinked temporary file.
+
+    A search reads them back a chunk at a time with ``pread`` into a fresh
+    256 KB buffer: the lines live in the kernel's page cache, like SQLite's own
+    pages, instead of in the process (~26 MB for a million objects), and a
+    full scan costs ~5 ms more than from memory. Where no temporary file can
+    be made they stay in memory instead.
+    """
+
+    def __init__(self) -> None:
+        self._memory: bytearray | None = None
+        try:
+            self._file: IO[bytes] | None = tempfile.TemporaryFile(prefix="zbtui-names-")
+        except OSError:
+            self._file = None
+            self._memory = bytearray()
+        self.size = 0
+        self.newlines = 0
+        self.markers = 0
+        self.longest = 0
+
+    def append(self, data: bytes, longest: int) -> None:
+        if self._file is not None:
+            self._file.write(data)
+        else:
+            assert self._memory is not None
+            self._memory.extend(data)
+        self.size += len(data)
+        self.newlines += data.count(b"\n")
+        self.markers += data.count(b"\x01")
+        self.longest = max(self.longest, longest)
+
+    def finish(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def chunks(self) -> Iterator[tuple[bytes | bytearray, int, int]]:
+        """``(buffer, start, stop)`` slices covering whole lines, in order."""
+        pos = 0
+        if self._memory is not None:
+            memory = self._memory
+            while pos < self.size:
+                stop = memory.find(b"\n", min(pos + NAME_SCAN_CHUNK, self.size - 1)) + 1
+                yield memory, pos, stop
+                pos = stop
+            return
+        assert self._file is not None
+        fd = self._file.fileno()
+        while pos < self.size:
+            buffer = os.pread(fd, NAME_SCAN_CHUNK, pos)
+            stop = buffer.rfind(b"\n") + 1  # lines are shorter than a chunk (see usable)
+            if stop == 0:
+                raise StoreError("the object name index file was cut short")
+            yield buffer, 0, stop
+            pos += stop
+
+
+class _NameIndex:
+    """Every object's name in name order, searched with a regex instead of SQL.
+
+    SQLite cannot use an index for ``instr(lower(name), ?)``, so each keystroke
+    of a search used to scan and sort every object: a second on a million.
+    This keeps one read of the objects (the same query and order as
+    ``object_ids_by_name``) and answers searches with a C-speed regex scan.
+
+    ``text`` holds one line per object, in name order: the name lowered the
+    way SQLite's ``lower()`` lowers it (ASCII only), a ``\\x01``, and the
+    object's row (position in the order) in hex, so a match names its row
+    without a search for line starts. For a million objects: ``text`` ~26 MB
+    in a temporary file (page cache, not process memory), ``ids`` 8 MB
+    (returned as the unfiltered index, shared with the caller) and ``row_of``
+    4 MB (id → row, to merge digest matches into name order).
+    """
+
+    __slots__ = ("token", "ids", "text", "row_of", "usable", "shaped", "build_seconds")
+
+    def __init__(self, token: tuple, ids: array.array, text: _NameText, *, shaped: bool, build_seconds: float) -> None:
+        self.token = token
+        """``Database.data_version()`` read before the build."""
+        self.ids = ids
+        """Object ids in name order (ties by id), ``array("q")``."""
+        self.text = text
+        self.build_seconds = build_seconds
+        # A name holding a newline or \x01 (a damaged database) would break
+        # the line structure, and one longer than half a scan chunk would not
+        # fit one: then SQL answers everything, as before.
+        self.usable = (
+            text.newlines == len(ids) and text.markers == len(ids) and text.longest < NAME_SCAN_CHUNK // 2
+        )
+        self.shaped = shaped
+        """Every path is "<dir><sep><digest>-<name>": digest prefixes are a
+        range of the paths index and ``like '%.drv'`` is a test of the name."""
+        self.row_of: array.array | None = None
+        top = max(ids, default=0)
+        if self.usable and top <= 4 * len(ids) + 1024:  # sparse ids would make it huge
+            row_of = array.array("q" if len(ids) >= 1 << 31 else "i", [-1]) * (top + 1)
+            for start in range(0, len(ids), IDS_CHUNK):
+                # row_of[ids[i]] = i in a C-level loop, a chunk at a time.
+                chunk = ids[start : start + IDS_CHUNK]
+                collections.deque(map(row_of.__setitem__, chunk, range(start, start + len(chunk))), maxlen=0)
+            self.row_of = row_of
+
+    def pattern(self, needle: bytes | None, drv_only: bool) -> re.Pattern[bytes] | None:
+        """The regex whose matches' group 1 are the rows of matching names (None: none match)."""
+        if needle is not None and (b"\n" in needle or b"\x01" in needle):
+            return None  # no indexed name contains these (usable checked it)
+        if needle is None:
+            # drv only: the name ends with ".drv" (like '%.drv' ignores ASCII case).
+            return re.compile(rb"\.drv\x01([0-9a-f]+)")
+        tail = rb"(?<=\.drv)" if drv_only else b""
+        return re.compile(re.escape(needle) + rb"[^\n\x01]*" + tail + rb"\x01([0-9a-f]+)")
+
+    def scan(self, pattern: re.Pattern[bytes], limit: int | None) -> tuple[array.array, int]:
+        """Rows matching ``pattern`` in order, at least ``limit`` of them if given.
+
+        Returns:
+            The rows, and the last row scanned (every match up to it is in the rows).
+        """
+        rows = array.array("q")
+        findall = pattern.findall
+        for buffer, start, stop in self.text.chunks():
+            found = findall(buffer, start, stop)
+            if found:
+                rows.extend(map(int, found, itertools.repeat(16)))
+            if limit is not None and len(rows) >= limit:
+                marker = buffer.rfind(b"\x01", start, stop)
+                return rows, int(buffer[marker + 1 : stop - 1], 16)
+        return rows, len(self.ids) - 1
+
+    def ids_of(self, rows: Sequence[int]) -> array.array:
+        ids = array.array("q")
+        for i in range(0, len(rows), IDS_CHUNK):
+            ids.extend(map(self.ids.__getitem__, rows[i : i + IDS_CHUNK]))
+        return ids
+
+
+def _merge_rows(rows: array.array, extra: Sequence[int]) -> array.array:
+    """The sorted union of sorted ``rows`` and sorted ``extra`` (usually few)."""
+    if not extra:
+        return rows
+    merged = array.array(rows.typecode)
+    start = 0
+    for row in extra:
+        at = bisect.bisect_left(rows, row, start)
+        merged.extend(rows[start:at])
+        if at >= len(rows) or rows[at] != row:
+            merged.append(row)
+        start = at
+    merged.extend(rows[start:])
+    return merged
 
 _STATUS_SQL = """
     case
@@ -165,6 +351,18 @@ _SQL = {
         select o.id from objects o join paths p on p.id = o.id
         where 1 {filters} order by o.nar_size desc, o.id""",
     "objects_by_ids": "select o.id, p.path, o.nar_size from objects o join paths p on p.id = o.id where o.id in ({ids})",
+    # The in-memory name index (_NameIndex): every object in the order of
+    # object_ids_by_name, and whether its path has the usual shape
+    # "<dir><sep><32-char digest>-<name>" that digest ranges rely on.
+    "name_index": """
+        select o.id, substr(p.path, :cut),
+               substr(p.path, 1, :plen) = :prefix and substr(p.path, :cut - 1, 1) = '-'
+        from objects o join paths p on p.id = o.id order by substr(p.path, :cut), o.id""",
+    # Paths whose digest starts with a prefix: a range of the unique index on
+    # paths.path (it covers path and id) instead of substr() over every path.
+    # Which of them are objects, the name index knows without a lookup each.
+    "digest_ids": """
+        select p.id from paths p where p.path >= :lo and p.path < :hi {filters}""",
     "paths_with_prefix": "select path from paths where path >= :lo and path < :hi order by path limit :n",
     "paths_by_name": """
         select p.path from paths p where instr(lower(substr(p.path, :cut)), :s) > 0
@@ -193,11 +391,26 @@ _SQL = {
         from reference_classes rc join paths p on p.id = rc.reference
         left join drv_hashes rdh on rdh.id = rc.reference_drv_hash
         where rc.referrer_drv_hash = ? and rc.referrer_output_name = ? and rc.referrer = ?""",
+    # The same for a page of realizations in one query (the caller keeps each
+    # key's rows, distinct, in this order: that of the index the single-key
+    # query walks). One query instead of one per realization: under load each
+    # query's round trips wait for the GIL, and a page has 500 of them.
+    "reference_classes_batch": """
+        select rc.referrer, rc.referrer_drv_hash, rc.referrer_output_name,
+               p.path, rdh.algorithm, rdh.bits, rc.reference_output_name
+        from reference_classes rc join paths p on p.id = rc.reference
+        left join drv_hashes rdh on rdh.id = rc.reference_drv_hash
+        where rc.referrer in ({ids})
+        order by rc.referrer, rc.reference, rc.referrer_drv_hash, rc.referrer_output_name,
+                 rc.reference_drv_hash, rc.reference_output_name""",
     # signatures has no index: one scan serves a whole batch of realizations.
+    # The scan tests drv_hash against a plain list (the caller keeps the rows
+    # of the exact keys): a list of (drv_hash, name, path) row values made
+    # SQLite test each row against every key, 3.7x slower on 336k signatures.
     "signatures_for": """
         select s.drv_hash, s.output_name, s.output_path, spk.format, spk.public_key, s.signature, count(*)
         from signatures s left join signature_public_keys spk on spk.id = s.public_key_id
-        where (s.drv_hash, s.output_name, s.output_path) in ({keys})
+        where s.drv_hash in ({ids})
         group by s.drv_hash, s.output_name, s.output_path, spk.format, spk.public_key, s.signature
         order by min(s.id)""",
     # Builds: newest first by coalesce(ended_at, started_at), the builds_by_time_desc index.
@@ -280,6 +493,9 @@ class ZbStore(Store):
         # Position of the name part in a path: after "<dir>/<32-char digest>-".
         self._name_cut = len(self.store_dir) + 35
         self._digest_cut = len(self.store_dir) + 2
+        self._name_index: _NameIndex | None = None
+        """Object names in memory for search-as-you-type (see `object_ids`)."""
+        self._name_index_lock = threading.Lock()
 
     # -- setup ---------------------------------------------------------------
 
@@ -322,10 +538,11 @@ class ZbStore(Store):
             return ServerState("none", None, None)
         with self.db.snapshot() as conn:
             value = conn.execute(_SQL["heartbeat"]).fetchall()[0][0]
-        if value is None:
+        value = _ms(value)
+        if value is None:  # no row, or a damaged one that says nothing
             return ServerState("none", None, None)
-        age = self.clock() - int(value)
-        return ServerState("alive" if age < HEARTBEAT_ALIVE_MS else "stale", int(value), age)
+        age = self.clock() - value
+        return ServerState("alive" if age < HEARTBEAT_ALIVE_MS else "stale", value, age)
 
     def _derive(self, sql_status: str, server: ServerState, build_id: str | None = None) -> BuildStatus:
         """The build status zb's RPC would give, as far as we can know it.
@@ -358,16 +575,84 @@ class ZbStore(Store):
         self._rpc_cache[build_id] = (now, status)
         return status
 
+    # -- the counts cache ----------------------------------------------------------
+    #
+    # The summary's counts are full scans: about a second on a million objects,
+    # which would hold the first screen back that long on every start. A
+    # database nobody writes to (opened immutable: no -wal, no server) is
+    # identified exactly by its file's inode, mtime and size, so its counts,
+    # and its largest objects, are kept in a small JSON file of ours
+    # (~/.cache/zbtui/summary-counts.json, a few hundred bytes per database)
+    # and reused while that identity holds. A database with a writer is always
+    # counted afresh: its WAL changes with every heartbeat.
+
+    def _counts_token(self) -> list | None:
+        token = self.db.data_version()
+        return list(token) if token and token[0] == "immutable" else None
+
+    def _counts_cache(self, token: list | None) -> dict | None:
+        """What the cache file knows about this database at this identity."""
+        path = _counts_cache_path()
+        if token is None or path is None:
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                entry = json.load(handle).get(self.path)
+        except (OSError, ValueError, AttributeError):
+            return None
+        if isinstance(entry, dict) and entry.get("token") == token:
+            return entry
+        return None
+
+    def _remember_counts(self, token: list | None, **values: object) -> None:
+        path = _counts_cache_path()
+        if token is None or path is None:
+            return
+        try:
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    entries = json.load(handle)
+                if not isinstance(entries, dict):
+                    entries = {}
+            except (OSError, ValueError):
+                entries = {}
+            entry = entries.pop(self.path, None)
+            if not isinstance(entry, dict) or entry.get("token") != token:
+                entry = {"token": token}
+            entry.update(values)
+            entries[self.path] = entry  # re-inserted last: the most recent
+            while len(entries) > COUNTS_CACHE_ENTRIES:
+                entries.pop(next(iter(entries)))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            partial = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+            with open(partial, "w", encoding="utf-8") as handle:
+                json.dump(entries, handle)
+            os.replace(partial, path)  # atomic: a concurrent reader sees the old or the new file
+        except OSError:
+            pass  # a read-only home: no cache, just slower starts
+
+    def _counts(self, conn) -> list:
+        """The summary's SQL counts, from the cache when the file is unchanged."""
+        token = self._counts_token()
+        cached = self._counts_cache(token)
+        if cached is not None and isinstance(cached.get("counts"), list):
+            return cached["counts"]
+        objects, nar_total = conn.execute(_SQL["object_totals"]).fetchall()[0]
+        drvs = conn.execute(_SQL["drv_count"]).fetchall()[0][0]
+        paths = conn.execute(_SQL["path_count"]).fetchall()[0][0]
+        real_total, real_present = conn.execute(_SQL["realization_totals"]).fetchall()[0]
+        sigs, keys = conn.execute(_SQL["signature_totals"]).fetchall()[0]
+        statuses = [list(row) for row in conn.execute(_SQL["build_status_counts"])]
+        counts = [objects, nar_total, drvs, paths, real_total, real_present, sigs, keys, statuses]
+        self._remember_counts(token, counts=counts)
+        return counts
+
     def summary(self) -> StoreSummary:
         with self.db.snapshot() as conn:
-            objects, nar_total = conn.execute(_SQL["object_totals"]).fetchall()[0]
-            drvs = conn.execute(_SQL["drv_count"]).fetchall()[0][0]
-            paths = conn.execute(_SQL["path_count"]).fetchall()[0][0]
-            real_total, real_present = conn.execute(_SQL["realization_totals"]).fetchall()[0]
-            sigs, keys = conn.execute(_SQL["signature_totals"]).fetchall()[0]
+            objects, nar_total, drvs, paths, real_total, real_present, sigs, keys, statuses = self._counts(conn)
             server = self.server()
             builds: dict[str, int] = {s.value: 0 for s in BuildStatus}
-            for status, count in conn.execute(_SQL["build_status_counts"]):
+            for status, count in statuses:
                 if status == "active" and server.state == "alive" and self.rpc.available():
                     continue  # counted one by one below, asking the server
                 builds[self._derive(status, server).value] += count
@@ -415,7 +700,145 @@ class ZbStore(Store):
             filters += " and p.path like '%.drv'"
         return filters
 
+    # -- the in-memory name index (search-as-you-type) ---------------------------------
+
+    def _index_prefix(self) -> str:
+        """What every path starts with before its digest: the store directory and its separator."""
+        sep = "\\" if "\\" in self.store_dir and "/" not in self.store_dir else "/"
+        return self.store_dir + sep
+
+    def _build_name_index(self, token: tuple) -> _NameIndex:
+        started = time.perf_counter()
+        prefix = self._index_prefix()
+        params = {"cut": self._name_cut, "plen": len(prefix), "prefix": prefix}
+        ids = array.array("q")
+        text = _NameText()
+        shaped = typed = True
+        with self.db.snapshot() as conn:
+            cursor = conn.execute(_SQL["name_index"], params)
+            while True:
+                # Whole batches through C-level loops (islice, zip, map): a
+                # Python statement per object would double the build time.
+                batch = list(itertools.islice(cursor, 4096))
+                if not batch:
+                    break
+                batch_ids, names, usual = zip(*batch)
+                first = len(ids)
+                ids.extend(batch_ids)
+                shaped = shaped and all(usual)
+                if set(map(type, names)) != {str}:  # a blob or a number where a path should be
+                    typed = False
+                    names = tuple(n if isinstance(n, str) else "" for n in names)
+                lines = "".join(map("{}\x01{:x}\n".format, names, range(first, len(ids))))
+                # bytes.lower() folds ASCII only, exactly like SQLite's lower().
+                text.append(lines.encode("utf-8", "surrogatepass").lower(), max(map(len, names)))
+        text.finish()
+        index = _NameIndex(token, ids, text, shaped=shaped,
+                           build_seconds=time.perf_counter() - started)
+        if not typed:
+            index.usable = False  # SQL compares such values its own way: let it answer
+        return index
+
+    def _index_for(self, *, unfiltered: bool) -> _NameIndex | None:
+        """The name index for a name-sorted `object_ids` call, built if need be.
+
+        The unfiltered call (the Objects list loading or reloading) always gets
+        an index of the current data version. A search gets one too when that
+        is cheap; otherwise it searches the snapshot the list was loaded from
+        (see CHEAP_REBUILD_SECONDS).
+        """
+        self.db.check_cancelled()
+        token = self.db.data_version()
+        index = self._name_index
+        if index is None or not (
+            index.token == token or (not unfiltered and index.build_seconds >= CHEAP_REBUILD_SECONDS)
+        ):
+            with self._name_index_lock:
+                token = self.db.data_version()
+                index = self._name_index
+                if index is None or index.token != token:
+                    # Once started, the build serves every later call: a caller
+                    # superseded meanwhile (the next keystroke) must not abort it.
+                    with self.db.cancellable(lambda: False):
+                        index = self._build_name_index(token)
+                    self._name_index = index
+            self.db.check_cancelled()
+        return index if index.usable else None
+
+    def _index_rows(
+        self, index: _NameIndex, search: str | None, drv_only: bool, limit: int | None = None
+    ) -> array.array | None:
+        """Rows of ``index`` that `_search_filter` would select (None: let SQL answer).
+
+        With ``limit``, at least the first ``limit`` rows (fewer only at the end).
+        """
+        needle = search.strip().lower() if search else ""
+        digest = bool(needle) and len(needle) <= 32 and all(c in NIX32_ALPHABET for c in needle)
+        if (drv_only or digest) and (not index.shaped or index.row_of is None):
+            return None
+        try:
+            pattern = index.pattern(needle.encode("utf-8") if needle else None, drv_only)
+        except UnicodeEncodeError:  # a lone surrogate: SQL says what matches it
+            return None
+        if pattern is None:
+            rows, last = array.array("q"), len(index.ids) - 1
+        else:
+            rows, last = index.scan(pattern, limit)
+        if digest:
+            rows = _merge_rows(rows, self._digest_rows(index, needle, drv_only, last))
+        return rows
+
+    def _digest_rows(self, index: _NameIndex, needle: str, drv_only: bool, last: int) -> list[int]:
+        """Rows (up to ``last``) of the indexed objects whose digest starts with ``needle``."""
+        prefix = self._index_prefix()
+        # Every string starting with P sorts in [P, P with its last character
+        # incremented): a range of the unique index on paths.path.
+        params = {"lo": prefix + needle, "hi": prefix + needle[:-1] + chr(ord(needle[-1]) + 1)}
+        sql = _SQL["digest_ids"].format(filters=" and p.path like '%.drv'" if drv_only else "")
+        row_of = index.row_of
+        assert row_of is not None
+        top = len(row_of)
+        rows = []
+        with self.db.snapshot() as conn:
+            for (object_id,) in conn.execute(sql, params):
+                # Paths that are not objects have no row; nor do objects newer
+                # than the index, which are not in the list it serves.
+                if 0 <= object_id < top and 0 <= (row := row_of[object_id]) <= last:
+                    rows.append(row)
+        rows.sort()
+        return rows
+
+    def _first_page_from_index(self, search: str | None, drv_only: bool, limit: int) -> Page[ObjectRow] | None:
+        """The first page by name from a current name index (None: let SQL answer)."""
+        index = self._name_index
+        if index is None or not index.usable or limit <= 0 or index.token != self.db.data_version():
+            return None  # keyset pages must be exact: SQL answers while the index is stale
+        self.db.check_cancelled()
+        if (search and search.strip()) or drv_only:
+            rows = self._index_rows(index, search, drv_only, limit)
+            if rows is None:
+                return None
+            ids: Sequence[int] = index.ids_of(rows[:limit])
+        else:
+            ids = index.ids[:limit]
+        found = self.objects_by_ids(ids)
+        if len(found) != len(ids):
+            return None  # an object went away since the check: SQL answers
+        next_key = (found[-1].path[self._name_cut - 1 :], found[-1].id) if len(found) == limit else None
+        return Page(tuple(found), next_key)
+
+    # -- objects, continued ---------------------------------------------------------------
+
     def objects(self, *, sort="name", search=None, drv_only=False, after=None, limit=200) -> Page[ObjectRow]:
+        if sort == "name" and after is None:
+            # A search's first page in a few ms instead of a scan and sort of every object.
+            page = self._first_page_from_index(search, drv_only, limit)
+            if page is not None:
+                return page
+        if sort == "size" and after is None and not search and not drv_only and 0 < limit <= COUNTS_CACHE_LARGEST:
+            page = self._largest_from_cache(limit)
+            if page is not None:
+                return page
         params: dict = {"cut": self._name_cut, "n": limit}
         filters = self._search_filter(search, drv_only, params)
         if sort == "size":
@@ -427,14 +850,45 @@ class ZbStore(Store):
         else:
             raise ValueError(f"unknown sort {sort!r}")
         with self.db.snapshot() as conn:
-            rows = [ObjectRow(i, p, s) for i, p, s in conn.execute(sql.format(filters=filters), params)]
+            raw = conn.execute(sql.format(filters=filters), params).fetchall()
+        rows = [ObjectRow(i, _text(p) or "", _int(s) or 0) for i, p, s in raw]
         next_key = None
         if len(rows) == limit:
-            last = rows[-1]
-            next_key = (last.nar_size, last.id) if sort == "size" else (last.path[self._name_cut - 1 :], last.id)
+            # From the raw row: the key must compare in SQL as the stored value does.
+            last = raw[-1]
+            next_key = (last[2], last[0]) if sort == "size" else (rows[-1].path[self._name_cut - 1 :], last[0])
+        return Page(tuple(rows), next_key)
+
+    def _largest_from_cache(self, limit: int) -> Page[ObjectRow] | None:
+        """The largest objects of an unchanged database (see the counts cache)."""
+        token = self._counts_token()
+        if token is None:
+            return None
+        cached = self._counts_cache(token)
+        raw = cached.get("largest") if cached is not None else None
+        if not isinstance(raw, list):
+            params = {"cut": self._name_cut, "n": COUNTS_CACHE_LARGEST, "k1": 1 << 62, "k2": -1}
+            with self.db.snapshot() as conn:
+                raw = [list(r) for r in conn.execute(_SQL["objects_by_size"].format(filters=""), params)]
+            self._remember_counts(token, largest=raw)
+        raw = raw[:limit]
+        rows = [ObjectRow(i, _text(p) or "", _int(s) or 0) for i, p, s in raw]
+        next_key = (raw[-1][2], raw[-1][0]) if len(rows) == limit else None
         return Page(tuple(rows), next_key)
 
     def object_ids(self, *, sort="name", search=None, drv_only=False) -> array.array:
+        """See `Store.object_ids`. By name, the answer comes from the in-memory
+        name index (`_NameIndex`); the unfiltered array is the index's own, shared
+        with the caller, who must not modify it."""
+        if sort == "name":
+            filtered = bool(search and search.strip()) or drv_only
+            index = self._index_for(unfiltered=not filtered)
+            if index is not None:
+                if not filtered:
+                    return index.ids
+                rows = self._index_rows(index, search, drv_only)
+                if rows is not None:
+                    return index.ids_of(rows)
         params: dict = {"cut": self._name_cut}
         filters = self._search_filter(search, drv_only, params)
         if sort not in ("name", "size"):
@@ -453,7 +907,7 @@ class ZbStore(Store):
             for chunk in _chunks(ids, MAX_IN_LIST):
                 sql = _SQL["objects_by_ids"].format(ids=_in_list(len(chunk)))
                 for i, p, s in conn.execute(sql, list(chunk)):
-                    found[i] = ObjectRow(i, p, s)
+                    found[i] = ObjectRow(i, _text(p) or "", _int(s) or 0)
         return [found[i] for i in ids if i in found]
 
     def resolve(self, text: str, limit: int = 20) -> list[str]:
@@ -489,6 +943,9 @@ class ZbStore(Store):
             refs = conn.execute(_SQL["reference_count"], (pid,)).fetchall()[0][0]
             back = conn.execute(_SQL["referrer_count"], (pid,)).fetchall()[0][0]
         problems: list[str] = []
+        if nar_size is not None and _int(nar_size) is None:
+            problems.append(f"NAR size is not a number: {_text(nar_size)!r}")
+        nar_size, nar_hash, ca = _int(nar_size), _text(nar_hash), _text(ca)
         hash_value = None
         if nar_hash:
             try:
@@ -530,7 +987,7 @@ class ZbStore(Store):
                 mode, k1, k2 = after
             sql = _SQL[f"{direction}_by_{mode}"]
             rows = conn.execute(sql, {"id": pid, "k1": k1, "k2": k2, "n": limit}).fetchall()
-        edges = tuple(Edge(i, p, s, bool(self_ref), c) for i, p, s, self_ref, c in rows)
+        edges = tuple(Edge(i, _text(p) or "", _int(s), bool(self_ref), c) for i, p, s, self_ref, c in rows)
         next_key = (mode, edges[-1].path, edges[-1].id) if len(edges) == limit else None
         return Page(edges, next_key)
 
@@ -575,7 +1032,9 @@ class ZbStore(Store):
                 chain.append(parent[chain[-1]])
             chain.reverse()
             names = dict(conn.execute(_SQL["paths_by_id"].format(ids=_in_list(len(chain))), chain).fetchall())
-        return [names[i] for i in chain]
+        # A reference to an id with no paths row (a damaged database) still
+        # shows where the chain goes, rather than failing the whole answer.
+        return [_text(names[i]) or "" if i in names else f"<id {i}: not in the paths table>" for i in chain]
 
     # -- realizations -----------------------------------------------------------------
 
@@ -583,25 +1042,48 @@ class ZbStore(Store):
         if not rows:
             return ()
         signatures: dict[tuple, list[tuple]] = {}
-        keys = [(r[0], r[3], r[4]) for r in rows]
-        for chunk in _chunks(keys, 300):
-            sql = _SQL["signatures_for"].format(keys=",".join(["(?,?,?)"] * len(chunk)))
-            flat = [v for key in chunk for v in key]
-            for dh, name, op, fmt, key, sig, count in conn.execute(sql, flat):
-                signatures.setdefault((dh, name, op), []).append((fmt, key, sig, count))
+        keys = {(r[0], r[3], r[4]) for r in rows}
+        # Each drv hash is in one chunk, so each key's signatures keep their order.
+        for chunk in _chunks(list(dict.fromkeys(r[0] for r in rows)), MAX_IN_LIST):
+            sql = _SQL["signatures_for"].format(ids=_in_list(len(chunk)))
+            for dh, name, op, fmt, key, sig, count in conn.execute(sql, list(chunk)):
+                if (dh, name, op) not in keys:
+                    continue  # another output of the same derivation hash
+                signatures.setdefault((dh, name, op), []).append((_text(fmt), _blob(key), _blob(sig), count))
+        classes_of: dict[tuple, list[tuple]] = {}
+        for chunk in _chunks(list(dict.fromkeys(r[4] for r in rows)), MAX_IN_LIST):
+            sql = _SQL["reference_classes_batch"].format(ids=_in_list(len(chunk)))
+            for referrer, dh, name, *entry in conn.execute(sql, list(chunk)):
+                if (dh, name, referrer) in keys:
+                    found = classes_of.setdefault((dh, name, referrer), [])
+                    if tuple(entry) not in found:  # select distinct, first occurrence kept
+                        found.append(tuple(entry))
         result = []
         for dh_id, algorithm, bits, output_name, output_id, output_path, present in rows:
-            classes = conn.execute(_SQL["reference_classes"], (dh_id, output_name, output_id)).fetchall()
-            message = zb_realization_message(algorithm, bits, output_name, output_path, classes)
+            raw_classes = classes_of.get((dh_id, output_name, output_id), [])
+            signed = signatures.get((dh_id, output_name, output_id), [])
+            # The keys above stay raw (they match rows); what is shown and
+            # signed is typed, whatever a damaged row holds.
+            algorithm, bits = _text(algorithm) or "", _blob(bits) or b""
+            output_name, output_path = _text(output_name) or "", _text(output_path) or ""
+            classes = [(_text(p) or "", _text(a), _blob(b), _text(n)) for p, a, b, n in raw_classes]
+            try:
+                message: bytes | None = zb_realization_message(algorithm, bits, output_name, output_path, classes)
+            except ValueError:  # a reference class with an algorithm but no digest
+                message = None
             checks = tuple(
                 SignatureCheck(
                     format=fmt,
                     public_key=base64.b64encode(key).decode() if key is not None else None,
                     key_name=None,
-                    status=str(check_zb_signature(fmt, key, sig, message, self.trust)),
+                    status=str(
+                        check_zb_signature(fmt, key, sig, message, self.trust)
+                        if message is not None
+                        else SigStatus.MALFORMED
+                    ),
                     count=count,
                 )
-                for fmt, key, sig, count in signatures.get((dh_id, output_name, output_id), [])
+                for fmt, key, sig, count in signed
             )
             result.append(
                 Realization(
@@ -654,35 +1136,39 @@ class ZbStore(Store):
         problem = None
         if args is not None:
             try:
-                parsed = json.loads(args)
+                parsed = json.loads(_text(args))  # type: ignore[arg-type]
                 if not isinstance(parsed, list):
                     raise ValueError("not a JSON array")
                 expand_args = tuple(str(a) for a in parsed)
-            except ValueError as exc:
-                problem = f"expand_args is malformed ({exc})"
+            except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+                problem = f"expand_args is malformed ({type(exc).__name__}: {str(exc)[:100]})"
         if env is not None:
             try:
-                parsed_env = json.loads(env)
+                parsed_env = json.loads(_text(env))  # type: ignore[arg-type]
                 if not isinstance(parsed_env, dict):
                     raise ValueError("not a JSON object")
                 expand_env = {str(k): str(v) for k, v in parsed_env.items()}
-            except ValueError as exc:
-                problem = (problem + "; " if problem else "") + f"expand_env is malformed ({exc})"
+            except (ValueError, RecursionError) as exc:
+                problem = (problem + "; " if problem else "") + (
+                    f"expand_env is malformed ({type(exc).__name__}: {str(exc)[:100]})"
+                )
         result_counts: dict[str, int] = {}
         for part in (counts or "").split(","):
             name, _, n = part.rpartition("=")
-            if name:
+            # A stored status holding "," or "=" (never one of zb's) cannot
+            # be counted by name; it still counts in result_count.
+            if name and n.isdigit():
                 result_counts[name] = int(n)
         return Build(
             id=build_id,
             row_id=rid,
             status=self._derive(status, server, build_id),
-            started_at=started,
-            ended_at=ended,
-            internal_error=internal_error,
+            started_at=_ms(started),
+            ended_at=_ms(ended),
+            internal_error=_text(internal_error),
             result_count=count,
             result_counts=result_counts,
-            expand_builder=builder,
+            expand_builder=_text(builder),
             expand_args=expand_args,
             expand_env=expand_env,
             expand_problem=problem,
@@ -723,6 +1209,8 @@ class ZbStore(Store):
         with self.db.snapshot() as conn:
             server = self.server()
             if build_id.startswith("row:"):
+                if not build_id[4:].isdigit():
+                    raise StoreError(f"not a build id: {build_id!r} (expected a UUID or row:<number>)")
                 rows = conn.execute(_SQL["build_by_rowid"], (int(build_id[4:]),)).fetchall()
             else:
                 try:
@@ -735,10 +1223,13 @@ class ZbStore(Store):
             build = self._build(rows[0], server)
             outputs: dict[int, list[BuildOutput]] = {}
             for result_id, name, path, present in conn.execute(_SQL["build_outputs"], (build.row_id,)):
-                outputs.setdefault(result_id, []).append(BuildOutput(name, path, bool(present)))
+                output = BuildOutput(_text(name) or "", _text(path), bool(present))
+                outputs.setdefault(result_id, []).append(output)
             result_rows = conn.execute(_SQL["build_results"], (build.row_id,)).fetchall()
         results = []
         for rid, drv_path, status, started, b_start, b_end, ended, algo, bits in result_rows:
+            drv_path, status, b_start = _text(drv_path) or "", _text(status) or "", _ms(b_start)
+            algo, bits = _text(algo), _blob(bits)
             drv_hash = HashValue(algo, bits) if algo is not None and bits is not None else None
             results.append(
                 BuildResult(
@@ -746,10 +1237,10 @@ class ZbStore(Store):
                     build_id=build.id,
                     drv_path=drv_path,
                     status=status,
-                    started_at=started,
+                    started_at=_ms(started),
                     builder_started_at=b_start,
-                    builder_ended_at=b_end,
-                    ended_at=ended,
+                    builder_ended_at=_ms(b_end),
+                    ended_at=_ms(ended),
                     drv_hash=drv_hash,
                     outputs=tuple(outputs.get(rid, ())),
                     log=self._log_ref(build, drv_path, status, b_start),
@@ -766,7 +1257,11 @@ class ZbStore(Store):
         growing = status == "active" and build.status == BuildStatus.ACTIVE
         if build.id.startswith("row:"):
             return LogRef(None, False, None, growing, "the build id is damaged, so its log cannot be located")
-        path = zb_log_path(self.log_dir, build.id, drv_path)
+        try:
+            path = zb_log_path(self.log_dir, build.id, drv_path)
+        except ValueError:  # a drv path with no base name (damaged row)
+            reason = f"the derivation path {drv_path!r} names no file, so its log cannot be located"
+            return LogRef(None, False, None, growing, reason)
         info = stat_log(path)
         if info.exists:
             return LogRef(path, True, info.size, growing, None, info.compressed)
@@ -812,6 +1307,16 @@ class ZbStore(Store):
             server = self.server()
             rows = conn.execute(_SQL["builds_for_path"], {"pid": pid, "n": limit}).fetchall()
         return tuple(self._build(r, server) for r in rows)
+
+
+def _counts_cache_path() -> str | None:
+    """The counts cache file: ``$ZBTUI_CACHE_DIR`` (empty: no cache), else the XDG cache dir."""
+    base = os.environ.get("ZBTUI_CACHE_DIR")
+    if base == "":
+        return None
+    if base is None:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zbtui")
+    return os.path.join(base, "summary-counts.json")
 
 
 def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
