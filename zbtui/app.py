@@ -24,6 +24,7 @@ from .screens.overview import OverviewScreen
 from .screens.realizations import RealizationsScreen
 from .store.base import Store
 from .store.errors import StoreError
+from .widgets.terminal_guard import InertText
 
 __all__ = ["SECTIONS", "ZbtuiApp", "styles_dir"]
 
@@ -97,6 +98,9 @@ class ZbtuiApp(App[int]):
         watch_interval: float = CHANGE_PROBE_SECONDS,
     ) -> None:
         super().__init__()
+        # After every other filter: no control character from a database value
+        # reaches the terminal, whichever widget shows it.
+        self._filters.append(InertText())
         self.store = store
         self.clock = clock or store.clock
         self.watch_interval = watch_interval

@@ -489,12 +489,6 @@ a bidi override: what a hostile binary cache or a damaged row could put in any
 text column."""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="UI: screens render database text raw (realization output names, signature formats, "
-    "expand fields, build result statuses...); they need zbtui.store.sanitize.printable() "
-    "(see docs/reliability.md, known limits)",
-)
 async def test_database_text_reaches_the_terminal_inert(base_demo, tmp_path, recording_app):
     sql = """
         update builds set expand_builder = :t, expand_args = json_array(:t), expand_env = json_object(:t, :t),
