@@ -232,6 +232,9 @@ The store at a glance. Every line of the summary leads somewhere: select it
                 if text:
                     text.append(" · ", style=self._color("text-muted"))
                 text.append(f"{count:,} {status}", style=self._color(colors[status]))
+        if s.kind == "nix" and text:
+            # Path signatures are verified per object (object detail); the scan covers realisations.
+            text.append(" (realisations)", style=self._color("text-muted"))
         checked = f"{self._sig_checked:,} of {s.realizations:,} realizations checked"
         if not self._sig_done:
             text.append(("  " if text else "") + f"verifying… {checked}", style=self._color("text-muted"))

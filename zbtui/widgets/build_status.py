@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 
+from ..format import short_path
 from ..store.models import BuildStatus
 
 if TYPE_CHECKING:
@@ -175,6 +176,9 @@ def short_build_id(build_id: str) -> str:
     started within about a minute share them, so the last 4 digits (random)
     are kept too.
     """
+    if "/" in build_id or "\\" in build_id:
+        # A Nix "build" is identified by its derivation path: show its name.
+        return short_path(build_id)
     if len(build_id) <= 13:
         return build_id
     return f"{build_id[:8]}…{build_id[-4:]}"
