@@ -54,6 +54,14 @@ async def settle(pilot) -> None:
     pilot.app.app_focus = True
     pilot.app.screen.refresh_bindings()
     await pilot.pause()
+    # Tables size their columns when they next go idle, which a loaded machine
+    # may delay past the last pause: wait for it (bounded).
+    from textual.widgets import DataTable
+
+    for _ in range(40):
+        if not any(getattr(t, "_require_update_dimensions", False) for t in pilot.app.screen.query(DataTable)):
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 
