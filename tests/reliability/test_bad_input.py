@@ -878,9 +878,9 @@ def test_ten_gigabyte_sparse_log_tails_at_once(log_case, cli):
 
 
 async def test_ten_gigabyte_log_keeps_the_browser_responsive(log_case, recording_app):
-    """The log view indexes the whole file before it shows the end (a UI
-    limit: about 150 s for 10 GB here, see docs/reliability.md); meanwhile the
-    event loop never stalls, and leaving the log stops the indexing."""
+    """The log view shows the end at once and indexes the rest in the
+    background (docs/reliability.md); meanwhile the event loop never stalls,
+    and leaving the log stops the indexing."""
     import asyncio
 
     demo, build_id, drv, log = log_case

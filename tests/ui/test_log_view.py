@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import threading
 import time
 
 from helpers import open_demo
 from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import WorkerCancelled
 
 from zbtui.demo.builder import DemoStore
 from zbtui.screens.log import LogScreen
 from zbtui.store.sanitize import sanitize_log
+from zbtui.widgets import log_view
 from zbtui.widgets.log_view import LINE_CHAR_CAP, LogView, render_line_bytes
 
 GROW_WAIT_S = 5.0
@@ -223,3 +228,160 @@ def test_render_line_bytes_caps_and_cleans() -> None:
     assert long.plain.startswith("x" * LINE_CHAR_CAP) and long.plain.endswith("…")
     assert len(long.plain) == LINE_CHAR_CAP + 2
     assert isinstance(long, Text)
+
+
+# -- huge logs: the end first, the rest in the background ----------------------------
+
+
+class _LogApp(App):
+    """A bare app whose pushed screen holds one LogView (no store needed)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("home")
+
+
+class _ViewScreen(Screen):
+    def compose(self) -> ComposeResult:
+        yield LogView(id="log-view")
+
+
+async def _wait_for(pilot, condition, what: str, seconds: float = 5.0) -> float:
+    """Pause until ``condition()``; fail after ``seconds``. Returns the time taken."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"{what} took over {seconds} s"
+        await pilot.pause(0.05)
+    return time.monotonic() - started
+
+
+def _shown(view: LogView) -> list[str]:
+    """The view's rows without the blank ones below a short log."""
+    rows = visible_lines(view)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def _index_workers(app) -> list:
+    return [w for w in app.workers if w.description == "LogView.index" and not w.is_finished]
+
+
+async def test_ten_gib_sparse_log_shows_its_end_at_once(tmp_path) -> None:
+    path = str(tmp_path / "huge.txt")
+    size = 10 << 30
+    with open(path, "wb") as f:
+        f.truncate(size - 40)
+        f.seek(size - 40)
+        f.write(b"\nsecond to last line\nthe very last line\n")
+    assert os.path.getsize(path) == size
+    app = _LogApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen = _ViewScreen()
+        await app.push_screen(screen)
+        view = screen.query_one(LogView)
+        view.open(path)
+        took = await _wait_for(
+            pilot,
+            lambda: _shown(view)[-1:] == ["the very last line"],
+            "showing the end of a 10 GiB log",
+        )
+        print(f"end of a 10 GiB log shown after {took:.2f} s")
+        assert _shown(view)[-2] == "second to last line"
+        # The rest is still being indexed, in the background.
+        assert view.indexing and 0 < view.first_offset < size
+        assert 0 < view.size_bytes < size and view.indexed_fraction < 0.5
+        assert _index_workers(app), "the backfill runs"
+        # Progress is coalesced: the event loop never stalls and the widget's
+        # queue stays short. (Not pilot.pause: its wait for an idle process
+        # lasts its full second while the backfill thread works.)
+        worst = 0.0
+        longest_queue = 0
+        for _ in range(8):
+            before = time.monotonic()
+            await asyncio.sleep(0.1)
+            worst = max(worst, time.monotonic() - before - 0.1)
+            longest_queue = max(longest_queue, view._message_queue.qsize())
+        assert worst < 0.5, f"the event loop stalled {worst:.2f} s"
+        assert longest_queue < 5
+        assert view.indexing and view.size_bytes > 4 << 20, "the backfill progresses"
+        # Leaving the view stops the backfill promptly.
+        app.pop_screen()
+        await _wait_for(pilot, lambda: not _index_workers(app), "stopping the backfill")
+        assert os.stat(path).st_blocks * 512 < 1 << 20, "still sparse"
+
+
+async def test_backfill_prepends_without_moving_the_view(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(log_view, "TAIL_BYTES", 4096)
+    path = str(tmp_path / "lines.txt")
+    count = 3000
+    with open(path, "wb") as f:
+        f.write(b"".join(b"line %d\n" % i for i in range(count)))
+    release = threading.Event()
+    original = LogView._backfill_in_thread
+
+    def held_backfill(self, *args):
+        release.wait(10)
+        original(self, *args)
+
+    monkeypatch.setattr(LogView, "_backfill_in_thread", held_backfill)
+    app = _LogApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen = _ViewScreen()
+        await app.push_screen(screen)
+        view = screen.query_one(LogView)
+        view.open(path, growing=True)
+        await _wait_for(pilot, lambda: visible_lines(view)[-1:] == [f"line {count - 1}"], "the end")
+        assert view.indexing and view.line_count < count
+        tail_lines = view.line_count
+        # Search looks in the indexed end only while the rest is indexed.
+        view.search("line 2990")
+        await _wait_for(pilot, lambda: view.match_line is not None, "a search in the tail")
+        assert view.line_strip(view.match_line).text.rstrip() == "line 2990"
+        # Growth is followed during the backfill.
+        with open(path, "ab") as f:
+            f.write(b"appended 1\n")
+        await _wait_for(pilot, lambda: visible_lines(view)[-1:] == ["appended 1"], "following")
+        assert view.line_count == tail_lines + 1
+        # Scroll up and remember what is shown; the prepend must not move it.
+        view.follow = False
+        await pilot.press("pageup")
+        # (Not settle: it would wait for the held backfill.)
+        await _wait_for(pilot, lambda: all(visible_lines(view)), "reading the page above")
+        shown = visible_lines(view)
+        assert shown[-1] != "appended 1"
+        release.set()
+        await _wait_for(pilot, lambda: not view.indexing, "the backfill")
+        await settle(pilot)
+        assert view.line_count == count + 1 and view.first_offset == 0
+        # The same lines on screen (once re-read under their new numbers).
+        await _wait_for(pilot, lambda: visible_lines(view) == shown, "the same lines")
+        top = int(view.scroll_y)
+        assert shown[0] == f"line {top}", "line numbers now count from the start"
+        assert view.match_line == 2990
+        view.search("line 5", backwards=True)
+        await _wait_for(pilot, lambda: view.match_line != 2990, "a search in the head")
+        await settle(pilot)
+        assert view.line_strip(view.match_line).text.startswith("line 5")
+        assert view.match_line < count - tail_lines
+        view.set_growing(False)
+        await settle(pilot)
+
+
+async def test_tail_inside_one_huge_line(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(log_view, "TAIL_BYTES", 4096)
+    path = str(tmp_path / "long.txt")
+    with open(path, "wb") as f:
+        f.write(b"first\n" + b"x" * 20_000)  # no newline in the last 4096 bytes
+    app = _LogApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen = _ViewScreen()
+        await app.push_screen(screen)
+        view = screen.query_one(LogView)
+        view.open(path)
+        await _wait_for(
+            pilot, lambda: not view.indexing and view.line_count == 2, "indexing", 10
+        )
+        await _wait_for(pilot, lambda: view.line_strip(1) is not None, "reading the long line", 10)
+        assert view.line_strip(0).text == "first"
+        assert view.line_strip(1).text.startswith("x" * 100)
+        assert view.scroll_y == view.max_scroll_y

@@ -167,7 +167,9 @@ the error usually is.
             self.query_one("#log-status", Static).update(status)
             return
         if view.indexing:
-            status.append(f"indexing… {view.indexed_fraction:.0%}", style="bold")
+            status.append(f"indexing earlier lines… {view.indexed_fraction:.0%}", style="bold")
+            if view.growing:
+                status.append(" · following" if view.following else " · growing")
         elif view.growing:
             if view.following:
                 status.append("● following", style="bold")
@@ -178,11 +180,19 @@ the error usually is.
             status.append("⚠ will not grow: the build is orphaned", style="bold")
         else:
             status.append("finished")
-        status.append(f" · {view.line_count:,} lines · {human_size(view.size_bytes)}")
+        if view.indexing:
+            # Line numbers are not known until the start is indexed.
+            status.append(f" · last {view.line_count:,} lines")
+        else:
+            status.append(f" · {view.line_count:,} lines")
+        status.append(f" · {human_size(view.size_bytes)}")
         if view.size_bytes >= 1024:
             status.append(f" ({exact_size(view.size_bytes)})", style="dim")
         if view.match_line is not None and view.last_search:
-            status.append(f" · “{view.last_search}” on line {view.match_line + 1:,}")
+            if view.indexing:
+                status.append(f" · “{view.last_search}” found")
+            else:
+                status.append(f" · “{view.last_search}” on line {view.match_line + 1:,}")
         if view.path:
             status.append(f" · {view.path}", style="dim")
         self.query_one("#log-status", Static).update(status)

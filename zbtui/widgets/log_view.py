@@ -3,7 +3,7 @@
 ``LogView`` is a Line-API ``ScrollView`` over a :class:`~zbtui.store.logs.LogFile`:
 
 * Its memory is an index of line-start byte offsets (``array('q')``, 8 bytes
-  a line), built in a thread worker a slice at a time, plus LRU caches of the
+  a line), built in thread workers, plus LRU caches of the
   lines most recently shown. Rendering a screenful reads only those lines'
   byte ranges, in a thread worker; a line not read yet is drawn blank for the
   frame it takes to arrive.
@@ -11,7 +11,11 @@
   colours kept, every other escape sequence and control character removed)
   and then ``rich.text.Text.from_ansi``, so colours survive and nothing can
   move the cursor, retitle the window, write the clipboard or make links.
-* It opens at the end. While the build runs (``growing``) a poll watches the
+* It opens at the end at once: the last :data:`TAIL_BYTES` are indexed
+  first and shown, then the lines before them are indexed in the background
+  (progress reported at most a few times a second) and prepended without
+  moving what is on screen. Until then line numbers count from the start of
+  that tail, and search looks only in it. While the build runs (``growing``) a poll watches the
   size and indexes what was appended; in follow mode the view stays at the
   bottom if it was at the bottom (Toolong's rule), so scrolling up to read
   is never interrupted.
@@ -25,6 +29,7 @@ they posted.
 from __future__ import annotations
 
 import operator
+import time
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -37,7 +42,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from ..store.logs import LogFile, open_log
 from ..store.sanitize import sanitize_log
@@ -56,8 +61,16 @@ LINE_BYTE_CAP = 4 * LINE_CHAR_CAP
 character cap is reached before this runs out (colour codes take a little)."""
 
 INDEX_SLICE = 8 << 20
-"""Bytes indexed between two progress reports (8 MiB: a fraction of a second,
-so a huge log shows progress and its first lines quickly)."""
+"""Bytes indexed between two checks for cancellation (8 MiB: a fraction of a
+second, so leaving a huge log stops its indexing promptly)."""
+
+TAIL_BYTES = 4 << 20
+"""Bytes at the end of the log indexed (and shown) before the rest: a log of
+any size opens at its end in the time it takes to scan these."""
+
+PROGRESS_SECONDS = 0.25
+"""Least time between two progress messages of an indexing thread, so a huge
+log cannot flood the widget's message queue."""
 
 TEXT_CACHE_LINES = 2000
 """Parsed lines kept: several screens up and down, at most ~8 MB even when
@@ -95,6 +108,31 @@ class _Indexed(Message):
 
 
 @dataclass
+class _TailIndexed(Message):
+    """The end of the log was indexed: show it."""
+
+    generation: int
+    base: int
+    """Offset of the first indexed line (0: the whole log was indexed)."""
+    base_real: bool
+    """``base`` truly starts a line (False: no newline in the tail, so the
+    view starts inside a very long line)."""
+    starts: array
+    size: int
+    widest: int
+
+
+@dataclass
+class _Backfilled(Message):
+    """Progress of indexing the lines before the tail; ``head`` once done."""
+
+    generation: int
+    scanned: int
+    head: array | None = None
+    widest: int = 0
+
+
+@dataclass
 class _Shrunk(Message):
     """The file got shorter than what was indexed (rotated or rewritten)."""
 
@@ -111,6 +149,8 @@ class _LinesLoaded(Message):
     generation: int
     lines: list[tuple[int, int, int, Text]]
     """(line index, start offset, end offset, parsed line)."""
+    layout: int = 0
+    """The view's line numbering when the lines were asked for."""
 
 
 @dataclass
@@ -179,7 +219,8 @@ class LogView(ScrollView, can_focus=True):
         self.error: str | None = None
         """Why the log could not be read, once that happened."""
         self.indexing = False
-        """The initial scan for line starts is still running."""
+        """The lines before the end are still being indexed (line numbers
+        are then counted from the first indexed line, see `first_offset`)."""
         self.match_line: int | None = None
         """Line of the current search match."""
         self.last_search: str | None = None
@@ -189,6 +230,12 @@ class LogView(ScrollView, can_focus=True):
         self._scanned = 0
         self._file_size = 0
         self._widest = 0
+        self._base = 0
+        self._base_real = True
+        self._backfilled = 0
+        self._tail_ready = False
+        self._layout = 0
+        self._backfill_worker: Worker[None] | None = None
         self._texts: LRUCache[int, tuple[int, int, Text]] = LRUCache(TEXT_CACHE_LINES)
         self._strips: LRUCache[int, Strip] = LRUCache(STRIP_CACHE_LINES)
         self._inflight: set[int] = set()
@@ -208,14 +255,19 @@ class LogView(ScrollView, can_focus=True):
     @property
     def size_bytes(self) -> int:
         """Bytes indexed so far (the file's size once indexing caught up)."""
-        return self._scanned
+        return self._scanned - self._base + self._backfilled
 
     @property
     def indexed_fraction(self) -> float:
         """How much of the log the line index covers (0 to 1)."""
         if not self._file_size:
             return 0.0 if self.indexing else 1.0
-        return self._scanned / self._file_size
+        return min(1.0, self.size_bytes / self._file_size)
+
+    @property
+    def first_offset(self) -> int:
+        """Byte offset of the first line shown: 0 once the whole log is indexed."""
+        return self._base
 
     @property
     def following(self) -> bool:
@@ -259,7 +311,7 @@ class LogView(ScrollView, can_focus=True):
         if not growing:
             self.follow = False
             self._schedule_poll(immediate=True)
-        elif not self.indexing:
+        else:
             self._schedule_poll()
         self._changed()
 
@@ -300,8 +352,11 @@ class LogView(ScrollView, can_focus=True):
                 start = self._starts[top] if top < len(self._starts) else 0
         generation = self._generation
         ignore_case = needle == needle.lower()
+        lo = self._base
         self.run_worker(
-            lambda: self._search_in_thread(log, generation, needle, start, backwards, ignore_case),
+            lambda: self._search_in_thread(
+                log, generation, needle, start, backwards, ignore_case, lo
+            ),
             thread=True,
             group="log-search",
             exit_on_error=False,
@@ -327,15 +382,26 @@ class LogView(ScrollView, can_focus=True):
         self._close()
 
     def _close(self) -> None:
+        self._cancel_backfill()
         if self._log is not None:
             self._log.close()
             self._log = None
 
+    def _cancel_backfill(self) -> None:
+        if self._backfill_worker is not None:
+            self._backfill_worker.cancel()
+            self._backfill_worker = None
+
     def _reset_index(self) -> None:
+        self._cancel_backfill()
         self._starts = array("q")
         self._scanned = 0
         self._file_size = 0
         self._widest = 0
+        self._base = 0
+        self._base_real = True
+        self._backfilled = 0
+        self._tail_ready = False
         self._texts.clear()
         self._strips.clear()
         self._inflight.clear()
@@ -369,10 +435,67 @@ class LogView(ScrollView, can_focus=True):
             return
         self.post_message(_Opened(log, generation))
 
+    def _tail_in_thread(self, log: LogFile, generation: int) -> None:
+        """Index the last `TAIL_BYTES` of the log, from its first line start."""
+        try:
+            size = log.size()
+            tail_from = max(0, size - TAIL_BYTES)
+            starts = log.line_starts(tail_from, size)
+            if tail_from == 0 or (starts and starts[0] == tail_from):
+                base, base_real = tail_from, True
+            elif starts:
+                # Start at the first whole line; the bytes before it are the
+                # end of a line the backfill finds the start of.
+                base, base_real = starts[0], True
+            else:
+                # No newline in the whole tail: one huge line (or a sparse
+                # file). Show it from here; the backfill finds its start.
+                base, base_real = tail_from, False
+                starts.append(tail_from)
+            widest = _widest(starts, None, size)
+        except Exception as exc:
+            self.post_message(_Failed(generation, str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(_TailIndexed(generation, base, base_real, starts, size, widest))
+
+    def _backfill_in_thread(self, log: LogFile, generation: int, end: int) -> None:
+        """Index ``[0, end)``, reporting progress now and then and the lines at the end."""
+        worker = get_current_worker()
+        head = array("q")
+        widest = 0
+        last_start: int | None = None
+        pos = 0
+        reported = time.monotonic()
+        try:
+            while pos < end:
+                if worker.is_cancelled:
+                    return
+                stop = min(end, pos + INDEX_SLICE)
+                starts = log.line_starts(pos, stop)
+                widest = max(widest, _widest(starts, last_start, stop))
+                if starts:
+                    last_start = starts[-1]
+                    head.extend(starts)
+                pos = stop
+                now = time.monotonic()
+                if now - reported >= PROGRESS_SECONDS and pos < end:
+                    reported = now
+                    self.post_message(_Backfilled(generation, pos))
+        except Exception as exc:
+            self.post_message(_Failed(generation, str(exc)))
+            return
+        if not worker.is_cancelled:
+            self.post_message(_Backfilled(generation, end, head, widest))
+
     def _index_in_thread(
         self, log: LogFile, generation: int, start: int, last_start: int | None
     ) -> None:
-        """Index line starts from ``start`` to the current end, a slice at a time."""
+        """Index line starts from ``start`` to the current end (what was appended).
+
+        The lines found are posted at most every `PROGRESS_SECONDS`, however
+        much was appended.
+        """
         worker = get_current_worker()
         try:
             size = log.size()
@@ -380,24 +503,33 @@ class LogView(ScrollView, can_focus=True):
                 self.post_message(_Shrunk(generation))
                 return
             pos = start
+            pending = array("q")
+            widest = 0
+            reported = time.monotonic()
             while True:
                 if worker.is_cancelled:
                     return
                 stop = min(size, pos + INDEX_SLICE)
                 starts = log.line_starts(pos, stop)
-                widest = _widest(starts, last_start, stop)
+                widest = max(widest, _widest(starts, last_start, stop))
                 if starts:
                     last_start = starts[-1]
+                    pending.extend(starts)
                 pos = stop
                 done = pos >= size
-                self.post_message(_Indexed(generation, starts, pos, size, widest, done))
+                now = time.monotonic()
+                if done or now - reported >= PROGRESS_SECONDS:
+                    reported = now
+                    self.post_message(_Indexed(generation, pending, pos, size, widest, done))
+                    pending = array("q")
+                    widest = 0
                 if done:
                     return
         except Exception as exc:
             self.post_message(_Failed(generation, str(exc)))
 
     def _fetch_in_thread(
-        self, log: LogFile, generation: int, ranges: list[tuple[int, int, int]]
+        self, log: LogFile, generation: int, ranges: list[tuple[int, int, int]], layout: int = 0
     ) -> None:
         lines: list[tuple[int, int, int, Text]] = []
         try:
@@ -407,7 +539,7 @@ class LogView(ScrollView, can_focus=True):
                 lines.append((index, start, end, render_line_bytes(data, length > LINE_BYTE_CAP)))
         except Exception as exc:
             self.post_message(_Failed(generation, str(exc)))
-        self.post_message(_LinesLoaded(generation, lines))
+        self.post_message(_LinesLoaded(generation, lines, layout))
 
     def _search_in_thread(
         self,
@@ -417,15 +549,24 @@ class LogView(ScrollView, can_focus=True):
         start: int,
         backwards: bool,
         ignore_case: bool,
+        lo: int = 0,
     ) -> None:
+        """Find ``needle`` from ``start``, in ``[lo, end)`` (``lo``: the first indexed line)."""
         raw = needle.encode("utf-8")
+
+        def find(at: int) -> int | None:
+            if backwards and lo:
+                return _rfind_from(log, raw, at, lo, ignore_case)
+            found = log.find(raw, max(at, lo), backwards=backwards, ignore_case=ignore_case)
+            return found if found is None or found >= lo else None
+
         try:
-            offset = log.find(raw, start, backwards=backwards, ignore_case=ignore_case)
+            offset = find(start)
             wrapped = False
             if offset is None:
                 # Wrap around, as less and vim do, and say so.
-                restart = log.size() if backwards else 0
-                offset = log.find(raw, restart, backwards=backwards, ignore_case=ignore_case)
+                restart = log.size() if backwards else lo
+                offset = find(restart)
                 wrapped = offset is not None
         except Exception as exc:
             self.post_message(_Failed(generation, str(exc)))
@@ -441,16 +582,15 @@ class LogView(ScrollView, can_focus=True):
             message.log.close()
             return
         self._log = message.log
-        self._start_index(0)
+        self._start_tail()
 
-    def _start_index(self, start: int) -> None:
+    def _start_tail(self) -> None:
         log = self._log
         if log is None:
             return
         generation = self._generation
-        last_start = self._starts[-1] if self._starts else None
         self.run_worker(
-            lambda: self._index_in_thread(log, generation, start, last_start),
+            lambda: self._tail_in_thread(log, generation),
             thread=True,
             exclusive=True,
             group="log-index",
@@ -458,13 +598,91 @@ class LogView(ScrollView, can_focus=True):
             description="LogView.index",
         )
 
+    def on__tail_indexed(self, message: _TailIndexed) -> None:
+        message.stop()
+        if message.generation != self._generation:
+            return
+        log = self._log
+        self._tail_ready = True
+        self._base = message.base
+        self._base_real = message.base_real
+        self._starts = message.starts
+        self._scanned = message.size
+        self._file_size = message.size
+        self._widest = message.widest
+        self.virtual_size = Size(self._widest + 1, len(self._starts))
+        # force: before the first layout the scrollbars (and so "may scroll")
+        # are not known yet, and a log opens at its end regardless.
+        self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
+        self.scroll_end(animate=False, force=True)
+        self.indexing = message.base > 0
+        if self.indexing and log is not None:
+            generation = self._generation
+            end = message.base
+            self._backfill_worker = self.run_worker(
+                lambda: self._backfill_in_thread(log, generation, end),
+                thread=True,
+                exclusive=True,
+                group="log-backfill",
+                exit_on_error=False,
+                description="LogView.index",
+            )
+        self._schedule_poll()
+        self.refresh()
+        self._want()
+        self._changed()
+
+    def on__backfilled(self, message: _Backfilled) -> None:
+        message.stop()
+        if message.generation != self._generation or not self.indexing:
+            return
+        head = message.head
+        if head is None:
+            self._backfilled = message.scanned
+            self._changed()
+            return
+        self._backfill_worker = None
+        # Prepend: old line i is now line i + shift. Without a real line start
+        # at the old base, the old first line was the end of the head's last.
+        drop = 0 if self._base_real else 1
+        shift = len(head) - drop
+        head.extend(self._starts[drop:])
+        self._starts = head
+        self._base = 0
+        self._base_real = True
+        self._backfilled = 0
+        self.indexing = False
+        self._widest = max(self._widest, message.widest)
+        texts = [(key, self._texts.get(key)) for key in list(self._texts.keys())]
+        self._texts.clear()
+        for key, value in texts:
+            if value is not None:
+                # A line whose range changed (the old first) is read again.
+                self._texts.set(key + shift, value)
+        self._strips.clear()
+        # Reads in flight answer with the old numbers and are dropped.
+        self._layout += 1
+        self._inflight.clear()
+        if self.match_line is not None:
+            self.match_line += shift
+        at_end = self._at_end
+        top = self.scroll_y
+        self.virtual_size = Size(self._widest + 1, len(self._starts))
+        if at_end:
+            self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
+        else:
+            # The same lines stay on screen.
+            self.scroll_to(y=top + shift, animate=False, force=True)
+        self.refresh()
+        self._want()
+        self._changed()
+
     def on__indexed(self, message: _Indexed) -> None:
         message.stop()
         if message.generation != self._generation:
             return
-        # Stay at the end if we were there: always while the first scan runs
-        # (the log opens at its end), and afterwards in follow mode only.
-        stick = self._at_end and (self.indexing or self.follow)
+        # Stay at the end if we were there, in follow mode.
+        stick = self._at_end and self.follow
         if self._starts:
             # The old last line may have been partial: its end moved.
             self._forget(len(self._starts) - 1)
@@ -480,10 +698,6 @@ class LogView(ScrollView, can_focus=True):
             # A horizontal scrollbar may appear with the new lines, one row
             # shorter: go to the end again once the layout is known.
             self.scroll_end(animate=False, force=True)
-        if message.done:
-            if self.indexing:
-                self.indexing = False
-            self._schedule_poll()
         self.refresh()
         self._want()
         self._changed()
@@ -496,12 +710,12 @@ class LogView(ScrollView, can_focus=True):
         self._generation += 1
         self._reset_index()
         self.indexing = True
-        self._start_index(0)
+        self._start_tail()
         self._changed()
 
     def on__lines_loaded(self, message: _LinesLoaded) -> None:
         message.stop()
-        if message.generation != self._generation:
+        if message.generation != self._generation or message.layout != self._layout:
             return
         visible = range(int(self.scroll_y), int(self.scroll_y) + self.size.height)
         repaint = False
@@ -530,8 +744,21 @@ class LogView(ScrollView, can_focus=True):
     def _show_match(self, message: _Found) -> None:
         if message.offset is None:
             self._search_queue.clear()
+            where = " (in the lines indexed so far)" if self.indexing else ""
             self.notify(
-                f"Not found: {message.needle}", title="Search", severity="warning", timeout=3
+                f"Not found{where}: {message.needle}",
+                title="Search",
+                severity="warning",
+                timeout=3,
+            )
+            return
+        if message.offset < self._base:
+            # Searched before the end was indexed: the match is in the part
+            # still being indexed.
+            self.notify(
+                "The match is in the part of the log still being indexed; "
+                "search again in a moment.",
+                title="Search",
             )
             return
         if message.offset >= self._scanned:
@@ -551,7 +778,8 @@ class LogView(ScrollView, can_focus=True):
         if not top <= line < top + height:
             self.scroll_to(y=max(0, line - height // 2), animate=False, force=True)
         if message.wrapped:
-            self.notify("Search wrapped around the log.", title="Search", timeout=2)
+            where = "the lines indexed so far" if self.indexing else "the log"
+            self.notify(f"Search wrapped around {where}.", title="Search", timeout=2)
         self.refresh()
         self._changed()
 
@@ -577,7 +805,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _schedule_poll(self, *, immediate: bool = False) -> None:
         """A self-rescheduling poll (habit 5): one check, then the next timer."""
-        if self._polling or self._log is None or self.indexing:
+        if self._polling or self._log is None or not self._tail_ready:
             return
         if not self.growing and not immediate:
             return
@@ -673,8 +901,9 @@ class LogView(ScrollView, can_focus=True):
         if not ranges:
             return
         generation = self._generation
+        layout = self._layout
         self.run_worker(
-            lambda: self._fetch_in_thread(log, generation, ranges),
+            lambda: self._fetch_in_thread(log, generation, ranges, layout),
             thread=True,
             group="log-fetch",
             exit_on_error=False,
@@ -712,7 +941,7 @@ class LogView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         base = self.rich_style
         if not self._starts:
-            if y == 0 and not self.indexing and self.error is None and self._log is not None:
+            if y == 0 and self._tail_ready and self.error is None and self._log is not None:
                 note = "(the log is empty so far)" if self.growing else "(the log is empty)"
                 style = base + self.get_component_rich_style("log-view--note", partial=True)
                 return (
@@ -725,6 +954,25 @@ class LogView(ScrollView, can_focus=True):
         if strip is None:
             return Strip.blank(width, base)
         return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(base)
+
+
+def _rfind_from(log: LogFile, needle: bytes, start: int, lo: int, ignore_case: bool) -> int | None:
+    """Like ``log.find(needle, start, backwards=True)``, but no match before ``lo``."""
+    if ignore_case:
+        needle = needle.lower()
+    overlap = len(needle) - 1
+    worker = get_current_worker()
+    hi = min(start, log.size())
+    while hi > lo and not worker.is_cancelled:
+        chunk_lo = max(lo, hi - (1 << 20))
+        data = log.read(chunk_lo, hi - chunk_lo + overlap)
+        if ignore_case:
+            data = data.lower()
+        i = data.rfind(needle)
+        if i != -1:
+            return chunk_lo + i
+        hi = chunk_lo
+    return None
 
 
 def _widest(starts: array, last_start: int | None, end: int) -> int:
