@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 
 import pytest
@@ -18,6 +19,8 @@ time.tzset()
 for _name in ("ZB_CONFIG_FILE", "ZB_STORE_DIR", "ZB_STORE_SOCKET", "NIX_CONFIG", "NIX_CONF_DIR", "NIX_USER_CONF_FILES"):
     os.environ.pop(_name, None)
 os.environ["XDG_CONFIG_HOME"] = "/nonexistent/zbtui-tests"
+# zbtui's own cache (summary counts) goes to a private directory, not the user's home.
+os.environ["ZBTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="zbtui-test-cache-")
 os.environ["XDG_CONFIG_DIRS"] = "/nonexistent/zbtui-tests"
 
 @pytest.fixture(scope="session")
