@@ -12,7 +12,7 @@ import array
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from .connection import Database
@@ -30,7 +30,7 @@ from .models import (
     StoreSummary,
 )
 
-__all__ = ["Clock", "Store", "wall_clock_ms"]
+__all__ = ["Clock", "Store", "shortest_chain", "wall_clock_ms"]
 
 Clock = Callable[[], int]
 """Returns the current time in ms since the epoch (injectable for tests)."""
@@ -38,6 +38,41 @@ Clock = Callable[[], int]
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+WHY_BATCH = 500
+"""Frontier ids per edge query in why-depends (well under SQLite's 32k host parameters)."""
+
+
+def shortest_chain(
+    start: int, goal: int, edges_from: Callable[[Sequence[int]], Iterable[tuple[int, int]]]
+) -> list[int] | None:
+    """One shortest reference chain from ``start`` to ``goal``, as ids.
+
+    Breadth-first, one ``edges_from`` call per level and batch of ids (each
+    returns ``(referrer, reference)`` pairs), so the first chain found is a
+    shortest one and only the part of the graph needed is read. The stores
+    supply their own edge query; the search itself is the same for zb and Nix.
+    """
+    if start == goal:
+        return [start]
+    parent: dict[int, int] = {start: start}
+    frontier = [start]
+    while frontier and goal not in parent:
+        next_frontier: list[int] = []
+        for i in range(0, len(frontier), WHY_BATCH):
+            for referrer, reference in edges_from(frontier[i : i + WHY_BATCH]):
+                if reference not in parent:
+                    parent[reference] = referrer
+                    next_frontier.append(reference)
+        frontier = next_frontier
+    if goal not in parent:
+        return None
+    chain = [goal]
+    while chain[-1] != start:
+        chain.append(parent[chain[-1]])
+    chain.reverse()
+    return chain
 
 
 class Store(ABC):

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .base import Clock, Store, wall_clock_ms
+from .base import Clock, Store, shortest_chain, wall_clock_ms
 from .connection import Database, column_int, column_text
 from .errors import StoreError
 from .formats import NIX32_ALPHABET, HashValue, parse_content_address, parse_hash, split_store_path
@@ -756,31 +756,18 @@ class NixStore(Store):
         return ClosureStats(count, size)
 
     def why(self, source: str, target: str) -> list[str] | None:
-        # Breadth-first, one query per level and batch: the first chain found
-        # is a shortest one and only the needed part of the graph is read.
+        # The search is shared (base.shortest_chain); this store supplies its edges.
         with self.db.snapshot() as conn:
             start, goal = self._path_id(conn, source), self._path_id(conn, target)
             if start is None or goal is None:
                 return None
-            if start == goal:
-                return [source]
-            parent: dict[int, int] = {start: start}
-            frontier = [start]
-            while frontier and goal not in parent:
-                next_frontier: list[int] = []
-                for chunk in _chunks(frontier, 500):
-                    sql = self._sql["edges_from"].format(ids=_marks(len(chunk)))
-                    for referrer, reference in conn.execute(sql, chunk):
-                        if reference not in parent:
-                            parent[reference] = referrer
-                            next_frontier.append(reference)
-                frontier = next_frontier
-            if goal not in parent:
+            chain = shortest_chain(
+                start,
+                goal,
+                lambda ids: conn.execute(self._sql["edges_from"].format(ids=_marks(len(ids))), list(ids)),
+            )
+            if chain is None:
                 return None
-            chain = [goal]
-            while chain[-1] != start:
-                chain.append(parent[chain[-1]])
-            chain.reverse()
             names = dict(conn.execute(self._sql["paths_by_id"].format(ids=_marks(len(chain))), chain).fetchall())
         return [names[i] for i in chain]
 

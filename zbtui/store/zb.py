@@ -25,7 +25,7 @@ from typing import IO
 
 import humanize
 
-from .base import Clock, Store, wall_clock_ms
+from .base import Clock, Store, shortest_chain, wall_clock_ms
 from .connection import Database
 from .connection import column_blob as _blob
 from .connection import column_int as _int
@@ -1006,31 +1006,18 @@ class ZbStore(Store):
         return ClosureStats(count, size)
 
     def why(self, source: str, target: str) -> list[str] | None:
-        # Breadth-first search, one query per level and batch, so the first
-        # chain found is a shortest one and only the needed part is explored.
+        # The search is shared (base.shortest_chain); this store supplies its edges.
         with self.db.snapshot() as conn:
             start, goal = self._path_id(conn, source), self._path_id(conn, target)
             if start is None or goal is None:
                 return None
-            if start == goal:
-                return [source]
-            parent: dict[int, int] = {start: start}
-            frontier = [start]
-            while frontier and goal not in parent:
-                next_frontier: list[int] = []
-                for chunk in _chunks(frontier, 500):
-                    sql = _SQL["edges_from"].format(ids=_in_list(len(chunk)))
-                    for referrer, reference in conn.execute(sql, chunk):
-                        if reference not in parent:
-                            parent[reference] = referrer
-                            next_frontier.append(reference)
-                frontier = next_frontier
-            if goal not in parent:
+            chain = shortest_chain(
+                start,
+                goal,
+                lambda ids: conn.execute(_SQL["edges_from"].format(ids=_in_list(len(ids))), list(ids)),
+            )
+            if chain is None:
                 return None
-            chain = [goal]
-            while chain[-1] != start:
-                chain.append(parent[chain[-1]])
-            chain.reverse()
             names = dict(conn.execute(_SQL["paths_by_id"].format(ids=_in_list(len(chain))), chain).fetchall())
         # A reference to an id with no paths row (a damaged database) still
         # shows where the chain goes, rather than failing the whole answer.
