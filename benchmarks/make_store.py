@@ -23,8 +23,9 @@ Shape of the data (deterministic for a given ``--seed`` and ``--objects``):
 * Packages are grouped in *generations* of about 25k objects (one nixpkgs
   revision each): dependencies are drawn inside a generation, so closures
   stay realistically bounded instead of swallowing the whole store.
-* A few hubs are referenced by 100k+ objects on a 1M store (``bash`` by ~90%
-  of the derivations, ``glibc`` by ~45% of the outputs, ``gcc-lib`` by ~20%).
+* A few hubs are referenced by 100k+ objects on a 1M store (``bash`` by
+  every derivation: 280k; ``glibc`` by ~45% of the outputs: 220k;
+  ``gcc-lib`` by ~20%: 56k).
 * A dedicated block gives one "system" output whose closure is ~12,000 paths,
   and a chain of 500 packages, each output referencing the previous one, gives
   why-depends a 499-link shortest path with no shortcut.
@@ -57,7 +58,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import apsw
 import nacl.bindings
 
 from zbtui.demo.schema import ZB_SCHEMA_VERSION, create_zb_database
