@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 from .connection import Database
+from .formats import NIX32_ALPHABET
 from .models import (
     Build,
     BuildDetail,
@@ -125,6 +126,27 @@ class Store(ABC):
             return os.path.lexists(real)
         except (OSError, ValueError):
             return False
+
+    def _name_search_sql(self, alias: str, search: str | None, drv_only: bool, params: dict) -> str:
+        """SQL conditions for "name contains ``search``, or digest starts with it" and ".drv only".
+
+        Shared by both stores (their path column is ``<alias>.path``); fills
+        ``params`` with the values the conditions name.
+        """
+        filters = ""
+        if search:
+            needle = search.strip().lower()
+            params["s"] = needle
+            params["cut"] = self._name_cut
+            clause = f"instr(lower(substr({alias}.path, :cut)), :s) > 0"
+            if needle and len(needle) <= 32 and all(c in NIX32_ALPHABET for c in needle):
+                params["dcut"] = self._digest_cut
+                params["slen"] = len(needle)
+                clause = f"({clause} or substr({alias}.path, :dcut, :slen) = :s)"
+            filters += " and " + clause
+        if drv_only:
+            filters += f" and {alias}.path like '%.drv'"
+        return filters
 
     @abstractmethod
     def _logical_store_dir(self) -> str:

@@ -526,19 +526,7 @@ class NixStore(Store):
     # -- objects -------------------------------------------------------------------
 
     def _search_filter(self, search: str | None, drv_only: bool, params: dict) -> str:
-        filters = ""
-        if search:
-            needle = search.strip().lower()
-            params["s"] = needle
-            clause = "instr(lower(substr(v.path, :cut)), :s) > 0"
-            if needle and len(needle) <= 32 and all(c in NIX32_ALPHABET for c in needle):
-                params["dcut"] = self._digest_cut
-                params["slen"] = len(needle)
-                clause = f"({clause} or substr(v.path, :dcut, :slen) = :s)"
-            filters += " and " + clause
-        if drv_only:
-            filters += " and v.path like '%.drv'"
-        return filters
+        return self._name_search_sql("v", search, drv_only, params)
 
     def objects(self, *, sort="name", search=None, drv_only=False, after=None, limit=200) -> Page[ObjectRow]:
         """A page of valid paths; sizes are 0 where Nix recorded none (old schemas)."""

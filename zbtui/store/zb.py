@@ -686,19 +686,7 @@ class ZbStore(Store):
     # -- objects -------------------------------------------------------------------
 
     def _search_filter(self, search: str | None, drv_only: bool, params: dict) -> str:
-        filters = ""
-        if search:
-            needle = search.strip().lower()
-            params["s"] = needle
-            clause = "instr(lower(substr(p.path, :cut)), :s) > 0"
-            if needle and len(needle) <= 32 and all(c in NIX32_ALPHABET for c in needle):
-                params["dcut"] = self._digest_cut
-                params["slen"] = len(needle)
-                clause = f"({clause} or substr(p.path, :dcut, :slen) = :s)"
-            filters += " and " + clause
-        if drv_only:
-            filters += " and p.path like '%.drv'"
-        return filters
+        return self._name_search_sql("p", search, drv_only, params)
 
     # -- the in-memory name index (search-as-you-type) ---------------------------------
 
