@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -27,8 +25,9 @@ from ..widgets.build_status import (
     status_text,
     status_word,
 )
+from ..widgets.table import MeasuredTable, RowTable
 from .base import StoreScreen
-from .builds import RowTable, compact_ago
+from .builds import compact_ago
 
 __all__ = ["BuildDetailScreen", "OutputPickerScreen"]
 
@@ -163,9 +162,7 @@ Enter on a result opens its log (at the end; live while it runs).
                 yield Static(ORPHAN_EXPLANATION, id="build-orphan-text")
             yield Static("", id="build-error")
             yield Static("", id="build-expand-problem")
-            expand: DataTable[Any] = DataTable(
-                id="build-expand", cursor_type="row", show_header=False
-            )
+            expand = MeasuredTable(id="build-expand", cursor_type="row", show_header=False)
             yield expand
         yield RowTable(id="build-results", cursor_type="row", zebra_stripes=True)
         yield Static("", id="build-result-info")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -22,9 +21,10 @@ from ..widgets.build_status import (
     status_style,
     status_text,
 )
+from ..widgets.table import RowTable
 from .base import StoreScreen
 
-__all__ = ["FILTERS", "BuildsScreen", "RowTable", "compact_ago", "server_phrase", "sort_key"]
+__all__ = ["FILTERS", "BuildsScreen", "compact_ago", "server_phrase", "sort_key"]
 
 PAGE_SIZE = 100
 """Builds per page. zb's web UI shows 25; 100 fills two or three screens at
@@ -101,17 +101,6 @@ class _KeyedText(Text):
     a new or newly finished build at the top without reloading the table."""
 
     sort_key: tuple[int, int, str]
-
-
-class RowTable(DataTable[Any]):
-    """A row-cursor table where Home and End go to the first and last row
-    (DataTable's own Home and End scroll sideways, which a list of builds
-    rarely needs)."""
-
-    BINDINGS = [
-        Binding("home", "scroll_top", "First", show=False, tooltip="Go to the first row"),
-        Binding("end", "scroll_bottom", "Last", show=False, tooltip="Go to the last loaded row"),
-    ]
 
 
 class BuildsScreen(StoreScreen):

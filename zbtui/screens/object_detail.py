@@ -21,6 +21,7 @@ from ..store.models import Build, BuildOutput, ClosureStats, ObjectInfo, Realiza
 from ..widgets.link_list import Link, LinkList, Row
 from ..widgets.signature import badge, key_label
 from ..widgets.store_tree import StoreTree
+from ..widgets.table import MeasuredTable
 from ..widgets.theme import theme_style
 from .base import StoreScreen
 from .realizations import realization_rows, trust_line
@@ -140,7 +141,7 @@ Tabs (click them, or **[** / **]**):
                 yield LinkList(id="object-realizations")
             with TabPane("Builds", id="builds"):
                 yield Static("loading…", id="object-builds-hint", classes="hint")
-                yield DataTable(id="object-builds", cursor_type="row", zebra_stripes=True)
+                yield MeasuredTable(id="object-builds", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 from ..format import ago, exact_size, human_size, short_path, timestamp
 from ..store.models import Build, ObjectRow, StoreSummary
 from ..widgets.build_status import short_build_id, status_text
+from ..widgets.table import MeasuredTable
 from ..widgets.theme import theme_style
 from .base import StoreScreen
 
@@ -93,9 +94,9 @@ The store at a glance. Every line of the summary leads somewhere: select it
             yield OptionList(id="overview-facts")
             with Vertical(id="overview-lists"):
                 yield Label("Recent builds", classes="section-title")
-                yield DataTable(id="overview-builds", cursor_type="row", zebra_stripes=True)
+                yield MeasuredTable(id="overview-builds", cursor_type="row", zebra_stripes=True)
                 yield Label("Largest objects", classes="section-title")
-                yield DataTable(id="overview-largest", cursor_type="row", zebra_stripes=True)
+                yield MeasuredTable(id="overview-largest", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -26,6 +26,7 @@ from ..store.formats import HashValue, split_store_path
 from ..store.models import Page, Realization
 from ..widgets.link_list import Link, LinkList, Row
 from ..widgets.signature import PROBLEM_STATUSES, badge, key_label, signature_summary, status_counts
+from ..widgets.table import MeasuredTable
 from ..widgets.theme import theme_style
 from .base import StoreScreen
 
@@ -281,7 +282,7 @@ class RealizationsScreen(StoreScreen):
             )
         yield Static("", id="realizations-trust", classes="hint")
         yield Static("loading…", id="realizations-summary")
-        yield DataTable(id="realizations-table", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="realizations-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
