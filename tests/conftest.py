@@ -7,7 +7,6 @@ import tempfile
 import time
 
 import pytest
-
 from helpers import NOW_MS, frozen_clock, open_demo
 
 from zbtui.demo.builder import DemoStore, build_demo_store

@@ -10,12 +10,12 @@ zbtui may import is imported first; then that last capability is dropped, so
 from __future__ import annotations
 
 import ctypes
-import os
-import sys
 
 # Everything the command may import lazily, while it still can.
 import gettext  # noqa: F401
 import locale  # noqa: F401
+import os
+import sys
 
 import zbtui.__main__ as cli
 import zbtui.query  # noqa: F401

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import frozen_clock
 from reliability_support import RecordingApp
 

@@ -16,7 +16,6 @@ import uuid
 
 import apsw
 import pytest
-
 from helpers import NOW_MS, REALDATA, open_demo
 from reliability_support import (
     checkpoint,
@@ -26,19 +25,16 @@ from reliability_support import (
     db_files,
     file_state,
     leaf_pages,
-    screen_text,
     settle,
-    terminal_output,
-    terminal_problems,
     tour,
     writable,
 )
 
 from zbtui.demo.builder import DemoStore, build_demo_store
+from zbtui.screens.log import LogScreen
 from zbtui.store import connection
 from zbtui.store.errors import StoreError
 from zbtui.store.open import StoreOptions, open_store
-from zbtui.screens.log import LogScreen
 from zbtui.widgets.log_view import LogView
 
 QUERIES = (
@@ -564,7 +560,6 @@ def bulk_damaged(tmp_path_factory) -> str:
     smallest objects (last by size) and their records are damaged, so the
     list by size shows its first pages and fails only when scrolled there."""
     from bulk_objects import build_bulk_store
-
     from reliability_support import leaf_rowids
 
     db = build_bulk_store(str(tmp_path_factory.mktemp("bulk-damaged")))

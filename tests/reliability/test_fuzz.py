@@ -15,9 +15,8 @@ import string
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rich.text import Text
-
 from reliability_support import terminal_problems
+from rich.text import Text
 
 from zbtui.__main__ import dump_json
 from zbtui.store.formats import (

@@ -14,7 +14,6 @@ import json
 import os
 
 import pytest
-
 from helpers import open_demo
 from reliability_support import screen_text, settle, terminal_output, terminal_problems
 

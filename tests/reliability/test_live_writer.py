@@ -27,11 +27,10 @@ import sys
 import time
 
 import apsw
-
+from helpers import NOW_MS
 from live_procs import CHECKPOINT_PAGES, demo_spec
 from reliability_support import RecordingApp, settle
 
-from helpers import NOW_MS
 from zbtui.demo.builder import build_demo_store
 from zbtui.screens.builds import BuildsScreen
 from zbtui.store.open import StoreOptions, open_store

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 
 import apsw
 import pytest
-
 from helpers import NOW_MS, open_demo
 from reliability_support import (
     can_drop_privileges,

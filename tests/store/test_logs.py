@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import helpers
-
 import pytest
 
 from zbtui.store.logs import (

@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import helpers
-
 import pytest
 
 from zbtui.__main__ import main

@@ -7,10 +7,9 @@ import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
-
-import helpers
 from typing import Any
 
+import helpers
 import pytest
 
 from zbtui.store.signatures import (

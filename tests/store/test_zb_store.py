@@ -10,13 +10,12 @@ import sys
 
 import apsw
 import pytest
+from helpers import NOW_MS, open_demo
 
 from zbtui.demo.builder import build_demo_store
 from zbtui.store.errors import StoreError
 from zbtui.store.formats import nix32_encode
 from zbtui.store.models import BuildStatus
-
-from helpers import NOW_MS, open_demo
 
 
 def all_pages(fetch, **kwargs):

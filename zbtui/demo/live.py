@@ -32,8 +32,8 @@ from typing import Any, Self
 
 import apsw
 
-from zbtui.demo.rpc_server import RpcServer
 from zbtui.demo.builder import DemoStore, build_log_lines, log_path_for, public_key_of, uuid7
+from zbtui.demo.rpc_server import RpcServer
 from zbtui.store.formats import nix32_encode, split_store_path
 from zbtui.store.signatures import sign_zb_realization, zb_realization_message
 

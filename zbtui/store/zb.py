@@ -19,8 +19,8 @@ import re
 import tempfile
 import threading
 import time
-from datetime import timedelta
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
 from typing import IO
 
 import humanize
@@ -33,7 +33,6 @@ from .connection import column_ms as _ms
 from .connection import column_text as _text
 from .errors import StoreError
 from .formats import (
-    HASH_SIZES,
     NIX32_ALPHABET,
     HashValue,
     parse_content_address,
@@ -42,7 +41,6 @@ from .formats import (
     uuid_to_blob,
 )
 from .logs import stat_log, zb_log_path
-from .rpc import RpcError, ZbRpcClient
 from .models import (
     Build,
     BuildDetail,
@@ -61,6 +59,7 @@ from .models import (
     SignatureCheck,
     StoreSummary,
 )
+from .rpc import RpcError, ZbRpcClient
 from .signatures import SigStatus, check_zb_signature, zb_realization_message
 from .trust import ZbTrust, load_zb_trust
 
