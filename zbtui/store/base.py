@@ -12,11 +12,14 @@ import array
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 
 from .connection import Database
-from .formats import NIX32_ALPHABET
+from .connection import column_int as _int
+from .connection import column_text as _text
+from .formats import NIX32_ALPHABET, ContentAddress, HashValue, parse_content_address, parse_hash
 from .models import (
     Build,
     BuildDetail,
@@ -31,7 +34,7 @@ from .models import (
     StoreSummary,
 )
 
-__all__ = ["Clock", "Store", "shortest_chain", "wall_clock_ms"]
+__all__ = ["Clock", "StoredValues", "Store", "in_list", "shortest_chain", "stored_values", "wall_clock_ms"]
 
 Clock = Callable[[], int]
 """Returns the current time in ms since the epoch (injectable for tests)."""
@@ -40,6 +43,55 @@ Clock = Callable[[], int]
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
+
+@dataclass(frozen=True, slots=True)
+class StoredValues:
+    """An object's NAR size, NAR hash and content address as stored, and parsed."""
+
+    nar_size: int | None
+    nar_hash: str | None
+    nar_hash_value: HashValue | None
+    ca: str | None
+    content_address: ContentAddress | None
+    problems: tuple[str, ...]
+
+
+def stored_values(nar_size: object, nar_hash: object, ca: object) -> StoredValues:
+    """Parse the columns both kinds of store keep per object, naming what is damaged.
+
+    A damaged row may hold values of other types than zb or Nix write; each
+    problem becomes a sentence for the detail screen instead of an exception.
+    """
+    problems: list[str] = []
+    if nar_size is not None and _int(nar_size) is None:
+        problems.append(f"NAR size is not a number: {_text(nar_size)!r}")
+    size, hash_text, ca_text = _int(nar_size), _text(nar_hash), _text(ca)
+    hash_value = None
+    if hash_text:
+        try:
+            hash_value = parse_hash(hash_text)
+        except ValueError as exc:
+            problems.append(f"NAR hash cannot be parsed: {exc}")
+    content_address = None
+    if ca_text:
+        try:
+            content_address = parse_content_address(ca_text)
+        except ValueError as exc:
+            problems.append(f"content address cannot be parsed: {exc}")
+    return StoredValues(size, hash_text, hash_value, ca_text, content_address, tuple(problems))
+
+
+def in_list(n: int) -> str:
+    """``?,?,…`` for an ``IN (…)`` list of ``n`` host parameters."""
+    return ",".join("?" * n)
+
+
+IN_LIST_CHUNK = 500
+"""Host parameters per ``IN (…)`` list: well under SQLite's limit of 32,766."""
+
+SORTED_EDGE_LIMIT = 5000
+"""Edges of an object are listed by name up to this many; beyond it by id,
+which pages straight off the index instead of sorting 100k rows per page."""
 
 WHY_BATCH = 500
 """Frontier ids per edge query in why-depends (well under SQLite's 32k host parameters)."""
@@ -127,6 +179,46 @@ class Store(ABC):
         except (OSError, ValueError):
             return False
 
+    def _summary(
+        self,
+        *,
+        schema: str,
+        objects: int,
+        drv_objects: int,
+        absent_paths: int,
+        total_nar_size: int,
+        realizations: int,
+        realizations_present: int,
+        signatures: int,
+        signature_keys: int,
+        builds: dict[str, int],
+        server: ServerState | None,
+    ) -> StoreSummary:
+        """A `StoreSummary` from the counts a store found; the rest is the same for every kind."""
+        db_size, wal_size = self.db.file_sizes()
+        return StoreSummary(
+            kind=self.kind,
+            db_path=self.path,
+            store_dir=self.store_dir,
+            real_store_dir=self.real_store_dir,
+            schema=schema,
+            objects=objects,
+            drv_objects=drv_objects,
+            absent_paths=absent_paths,
+            total_nar_size=total_nar_size,
+            realizations=realizations,
+            realizations_present=realizations_present,
+            realizations_absent=realizations - realizations_present,
+            signatures=signatures,
+            signature_keys=signature_keys,
+            builds=builds,
+            build_total=sum(builds.values()),
+            server=server,
+            db_size=db_size,
+            wal_size=wal_size,
+            warnings=tuple(self.warnings),
+        )
+
     def _name_search_sql(self, alias: str, search: str | None, drv_only: bool, params: dict) -> str:
         """SQL conditions for "name contains ``search``, or digest starts with it" and ".drv only".
 
@@ -183,18 +275,134 @@ class Store(ABC):
     @abstractmethod
     def object_info(self, path: str) -> ObjectInfo | None: ...
 
-    @abstractmethod
-    def references(self, path: str, *, after: tuple | None = None, limit: int = 200) -> Page[Edge]: ...
+    # -- objects: the SQL paths both kinds share ------------------------------
+    #
+    # ``objects_by_{name,size}``, ``object_ids_by_{name,size}`` (with a
+    # ``{filters}`` slot for `_search_filter`) and ``objects_by_ids`` (with an
+    # ``{ids}`` slot) in ``_sql``.
 
     @abstractmethod
-    def referrers(self, path: str, *, after: tuple | None = None, limit: int = 200) -> Page[Edge]: ...
+    def _search_filter(self, search: str | None, drv_only: bool, params: dict) -> str:
+        """`_name_search_sql` with this store's path alias."""
 
-    @abstractmethod
-    def closure(self, path: str) -> ClosureStats: ...
+    def _objects_page(
+        self, sort: str, search: str | None, drv_only: bool, after: tuple | None, limit: int
+    ) -> Page[ObjectRow]:
+        """A keyset page of objects straight from SQL (see `objects`)."""
+        params: dict = {"cut": self._name_cut, "n": limit}
+        filters = self._search_filter(search, drv_only, params)
+        if sort == "size":
+            params["k1"], params["k2"] = after if after else (1 << 62, -1)
+        elif sort == "name":
+            params["k1"], params["k2"] = after if after else ("", -1)
+        else:
+            raise ValueError(f"unknown sort {sort!r}")
+        with self.db.snapshot() as conn:
+            raw = conn.execute(self._sql[f"objects_by_{sort}"].format(filters=filters), params).fetchall()
+        # Typed whatever a damaged row holds; the key stays raw, to compare in SQL.
+        rows = [ObjectRow(i, _text(p) or "", _int(s) or 0) for i, p, s in raw]
+        next_key = None
+        if len(rows) == limit:
+            last = raw[-1]
+            next_key = (last[2], last[0]) if sort == "size" else (rows[-1].path[self._name_cut - 1 :], last[0])
+        return Page(tuple(rows), next_key)
 
-    @abstractmethod
+    def _object_ids_from_sql(self, sort: str, search: str | None, drv_only: bool) -> array.array:
+        """`object_ids` from one SQL query."""
+        if sort not in ("name", "size"):
+            raise ValueError(f"unknown sort {sort!r}")
+        params: dict = {"cut": self._name_cut}
+        filters = self._search_filter(search, drv_only, params)
+        sql = self._sql[f"object_ids_by_{sort}"].format(filters=filters)
+        ids = array.array("q")
+        with self.db.snapshot() as conn:
+            # Stream the rows into the array: a list of a million row tuples
+            # would briefly cost ~100 MB, for an index of 8 MB.
+            ids.extend(row[0] for row in conn.execute(sql, params))
+        return ids
+
+    def objects_by_ids(self, ids: Sequence[int]) -> list[ObjectRow]:
+        """The objects with these ids, in the order asked.
+
+        Ids that are not (or no longer) objects are left out. One ``id IN (…)``
+        query per 500 ids.
+        """
+        found: dict[int, ObjectRow] = {}
+        with self.db.snapshot() as conn:
+            for start in range(0, len(ids), IN_LIST_CHUNK):
+                chunk = list(ids[start : start + IN_LIST_CHUNK])
+                sql = self._sql["objects_by_ids"].format(ids=in_list(len(chunk)))
+                for i, p, size in conn.execute(sql, chunk):
+                    found[i] = ObjectRow(i, _text(p) or "", _int(size) or 0)
+        return [found[i] for i in ids if i in found]
+
+    # -- the reference graph: the same queries in both kinds of database -----
+    #
+    # Each implementation names its SQL in ``_sql`` under the same keys
+    # (``path_id``, ``reference_count``, ``referrer_count``,
+    # ``{references,referrers}_by_{name,id}``, ``closure``, ``edges_from``,
+    # ``paths_by_id``); the statements themselves stay in zb.py and nix.py.
+
+    _sql: Mapping[str, str]
+
+    def _path_id(self, conn, path: str) -> int | None:
+        rows = conn.execute(self._sql["path_id"], (path,)).fetchall()
+        return rows[0][0] if rows else None
+
+    def _edges(self, path: str, direction: str, after: tuple | None, limit: int) -> Page[Edge]:
+        with self.db.snapshot() as conn:
+            pid = self._path_id(conn, path)
+            if pid is None:
+                return Page((), None)
+            if after is None:
+                count_sql = "reference_count" if direction == "references" else "referrer_count"
+                total = conn.execute(self._sql[count_sql], (pid,)).fetchall()[0][0]
+                # Small lists read in name order; a hub's (100k+ referrers) in id
+                # order, which its index gives without sorting them all.
+                mode = "name" if total <= SORTED_EDGE_LIMIT else "id"
+                k1, k2 = "", -1
+            else:
+                mode, k1, k2 = after
+            sql = self._sql[f"{direction}_by_{mode}"]
+            rows = conn.execute(sql, {"id": pid, "k1": k1, "k2": k2, "n": limit}).fetchall()
+        edges = tuple(Edge(i, _text(p) or "", _int(s), bool(self_ref), c) for i, p, s, self_ref, c in rows)
+        next_key = (mode, edges[-1].path, edges[-1].id) if len(edges) == limit else None
+        return Page(edges, next_key)
+
+    def references(self, path: str, *, after: tuple | None = None, limit: int = 200) -> Page[Edge]:
+        """What ``path`` refers to, a page at a time (``after`` is the previous page's key)."""
+        return self._edges(path, "references", after, limit)
+
+    def referrers(self, path: str, *, after: tuple | None = None, limit: int = 200) -> Page[Edge]:
+        """What refers to ``path``, a page at a time (``after`` is the previous page's key)."""
+        return self._edges(path, "referrers", after, limit)
+
+    def closure(self, path: str) -> ClosureStats:
+        """Count and total NAR size of the closure (``nix path-info -S``'s closureSize)."""
+        with self.db.snapshot() as conn:
+            pid = self._path_id(conn, path)
+            if pid is None:
+                return ClosureStats(0, 0)
+            count, size = conn.execute(self._sql["closure"], {"id": pid}).fetchall()[0]
+        return ClosureStats(count, size)
+
     def why(self, source: str, target: str) -> list[str] | None:
         """One shortest reference chain from ``source`` to ``target``, or None."""
+        with self.db.snapshot() as conn:
+            start, goal = self._path_id(conn, source), self._path_id(conn, target)
+            if start is None or goal is None:
+                return None
+            chain = shortest_chain(
+                start,
+                goal,
+                lambda ids: conn.execute(self._sql["edges_from"].format(ids=in_list(len(ids))), list(ids)),
+            )
+            if chain is None:
+                return None
+            names = dict(conn.execute(self._sql["paths_by_id"].format(ids=in_list(len(chain))), chain).fetchall())
+        # A reference to an id with no paths row (a damaged database) still
+        # shows where the chain goes, rather than failing the whole answer.
+        return [_text(names[i]) or "" if i in names else f"<id {i}: not in the paths table>" for i in chain]
 
     @abstractmethod
     def realizations_for_path(self, path: str) -> tuple[Realization, ...]: ...
@@ -249,12 +457,4 @@ class Store(ABC):
 
         Raises:
             ValueError: ``sort`` is neither ``"name"`` nor ``"size"``.
-        """
-
-    @abstractmethod
-    def objects_by_ids(self, ids: Sequence[int]) -> list[ObjectRow]:
-        """The objects with these ids, in the order asked.
-
-        Ids that are not (or no longer) objects are left out. One ``id IN (…)``
-        query per 500 ids.
         """

@@ -34,10 +34,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .base import Clock, Store, shortest_chain, wall_clock_ms
+from .base import Clock, Store, in_list, stored_values, wall_clock_ms
 from .connection import Database, column_int, column_text
 from .errors import StoreError
-from .formats import NIX32_ALPHABET, HashValue, parse_content_address, parse_hash, split_store_path
+from .formats import NIX32_ALPHABET, HashValue, parse_hash, split_store_path
 from .logs import LogFile, LogInfo, find_nix_log, open_log
 from .models import (
     Build,
@@ -45,8 +45,6 @@ from .models import (
     BuildOutput,
     BuildResult,
     BuildStatus,
-    ClosureStats,
-    Edge,
     LogRef,
     ObjectInfo,
     ObjectRow,
@@ -82,9 +80,6 @@ DB_TAIL = os.path.join("nix", "var", "nix", "db", "db.sqlite")
 """Where a store root keeps its database, relative to the root."""
 LOG_TAIL = os.path.join("nix", "var", "log", "nix")
 """Where a store root keeps its build logs, relative to the root."""
-
-SORTED_EDGE_LIMIT = 5000
-"""Edges of a path are listed by name up to this many; beyond it by id."""
 
 _CHUNK = 400
 """Bound parameters per ``in (...)`` list: well under SQLite's limit."""
@@ -244,10 +239,6 @@ def detect_store_root(db_path: str) -> str | None:
     if not root or root == os.sep:
         return None
     return root if os.path.isdir(os.path.join(root, "nix", "store")) else None
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -499,12 +490,7 @@ class NixStore(Store):
         builds: dict[str, int] = {s.value: 0 for s in BuildStatus}
         for entry in index:
             builds[entry.status.value] += 1
-        db_size, wal_size = self.db.file_sizes()
-        return StoreSummary(
-            kind=self.kind,
-            db_path=self.path,
-            store_dir=self.store_dir,
-            real_store_dir=self.real_store_dir,
+        return self._summary(
             schema=self.schema_description(),
             objects=objects,
             drv_objects=drvs,
@@ -512,15 +498,10 @@ class NixStore(Store):
             total_nar_size=nar_total,
             realizations=real_total,
             realizations_present=real_present,
-            realizations_absent=real_total - real_present,
             signatures=signatures,
             signature_keys=len(key_names),
             builds=builds,
-            build_total=sum(builds.values()),
             server=None,
-            db_size=db_size,
-            wal_size=wal_size,
-            warnings=tuple(self.warnings),
         )
 
     # -- objects -------------------------------------------------------------------
@@ -530,46 +511,10 @@ class NixStore(Store):
 
     def objects(self, *, sort="name", search=None, drv_only=False, after=None, limit=200) -> Page[ObjectRow]:
         """A page of valid paths; sizes are 0 where Nix recorded none (old schemas)."""
-        params: dict = {"cut": self._name_cut, "n": limit}
-        filters = self._search_filter(search, drv_only, params)
-        if sort == "size":
-            params["k1"], params["k2"] = after if after else (1 << 62, -1)
-            sql = self._sql["objects_by_size"]
-        elif sort == "name":
-            params["k1"], params["k2"] = after if after else ("", -1)
-            sql = self._sql["objects_by_name"]
-        else:
-            raise ValueError(f"unknown sort {sort!r}")
-        with self.db.snapshot() as conn:
-            raw = conn.execute(sql.format(filters=filters), params).fetchall()
-        # Typed whatever a damaged row holds; the key stays raw, to compare in SQL.
-        rows = [ObjectRow(i, column_text(p) or "", column_int(s) or 0) for i, p, s in raw]
-        next_key = None
-        if len(rows) == limit:
-            last = raw[-1]
-            next_key = (last[2], last[0]) if sort == "size" else (rows[-1].path[self._name_cut - 1 :], last[0])
-        return Page(tuple(rows), next_key)
+        return self._objects_page(sort, search, drv_only, after, limit)
 
     def object_ids(self, *, sort="name", search=None, drv_only=False) -> array.array:
-        params: dict = {"cut": self._name_cut}
-        filters = self._search_filter(search, drv_only, params)
-        if sort not in ("name", "size"):
-            raise ValueError(f"unknown sort {sort!r}")
-        sql = self._sql[f"object_ids_by_{sort}"].format(filters=filters)
-        ids = array.array("q")
-        with self.db.snapshot() as conn:
-            # Stream into the array: a list of row tuples would cost ~12x more.
-            ids.extend(row[0] for row in conn.execute(sql, params))
-        return ids
-
-    def objects_by_ids(self, ids: Sequence[int]) -> list[ObjectRow]:
-        found: dict[int, ObjectRow] = {}
-        with self.db.snapshot() as conn:
-            for chunk in _chunks(ids, 500):
-                sql = self._sql["objects_by_ids"].format(ids=_marks(len(chunk)))
-                for i, p, size in conn.execute(sql, list(chunk)):
-                    found[i] = ObjectRow(i, column_text(p) or "", column_int(size) or 0)
-        return [found[i] for i in ids if i in found]
+        return self._object_ids_from_sql(sort, search, drv_only)
 
     def _is_known(self, conn, path: str) -> bool:
         """A valid path, a declared output, or a deriver some valid path names."""
@@ -608,10 +553,6 @@ class NixStore(Store):
                 found += [r[0] for r in conn.execute(self._sql["absent_outputs_by_name"], params)]
             return found[:limit]
 
-    def _path_id(self, conn, path: str) -> int | None:
-        rows = conn.execute(self._sql["path_id"], (path,)).fetchall()
-        return rows[0][0] if rows else None
-
     def object_info(self, path: str) -> ObjectInfo | None:
         """Everything ValidPaths says about a path, with its signatures checked.
 
@@ -639,34 +580,19 @@ class NixStore(Store):
             refs = conn.execute(self._sql["reference_count"], (pid,)).fetchall()[0][0]
             back = conn.execute(self._sql["referrer_count"], (pid,)).fetchall()[0][0]
             reference_paths = [r[0] for r in conn.execute(self._sql["reference_paths"], (pid,))] if sigs else []
-        problems: list[str] = []
-        # A damaged row may hold values of other types than Nix writes.
-        if nar_size is not None and column_int(nar_size) is None:
-            problems.append(f"NAR size is not a number: {column_text(nar_size)!r}")
-        nar_size, nar_hash, sigs, ca = column_int(nar_size), column_text(nar_hash), column_text(sigs), column_text(ca)
-        reg_time, deriver = column_int(reg_time), column_text(deriver)
-        hash_value = None
-        if nar_hash:
-            try:
-                hash_value = parse_hash(nar_hash)
-            except ValueError as exc:
-                problems.append(f"NAR hash cannot be parsed: {exc}")
-        content_address = None
-        if ca:
-            try:
-                content_address = parse_content_address(ca)
-            except ValueError as exc:
-                problems.append(f"content address cannot be parsed: {exc}")
-        signatures = self._path_signatures(path, nar_hash, nar_size, reference_paths, sigs, problems)
+        values = stored_values(nar_size, nar_hash, ca)
+        problems = list(values.problems)
+        sigs, reg_time, deriver = column_text(sigs), column_int(reg_time), column_text(deriver)
+        signatures = self._path_signatures(path, values.nar_hash, values.nar_size, reference_paths, sigs, problems)
         return ObjectInfo(
             path=path,
             is_object=True,
             on_disk=self.on_disk(path),
-            nar_size=nar_size,
-            nar_hash=nar_hash,
-            nar_hash_value=hash_value,
-            ca=ca,
-            content_address=content_address,
+            nar_size=values.nar_size,
+            nar_hash=values.nar_hash,
+            nar_hash_value=values.nar_hash_value,
+            ca=values.ca,
+            content_address=values.content_address,
             reference_count=refs,
             referrer_count=back,
             id=pid,
@@ -710,57 +636,6 @@ class NixStore(Store):
             out.append(PathSignature(name, status.value, token))
         return tuple(out)
 
-    def _edges(self, path: str, direction: str, after: tuple | None, limit: int) -> Page[Edge]:
-        with self.db.snapshot() as conn:
-            pid = self._path_id(conn, path)
-            if pid is None:
-                return Page((), None)
-            if after is None:
-                count_sql = "reference_count" if direction == "references" else "referrer_count"
-                total = conn.execute(self._sql[count_sql], (pid,)).fetchall()[0][0]
-                mode = "name" if total <= SORTED_EDGE_LIMIT else "id"
-                k1, k2 = "", -1
-            else:
-                mode, k1, k2 = after
-            sql = self._sql[f"{direction}_by_{mode}"]
-            rows = conn.execute(sql, {"id": pid, "k1": k1, "k2": k2, "n": limit}).fetchall()
-        edges = tuple(Edge(i, p, s, bool(self_ref), c) for i, p, s, self_ref, c in rows)
-        next_key = (mode, edges[-1].path, edges[-1].id) if len(edges) == limit else None
-        return Page(edges, next_key)
-
-    def references(self, path, *, after=None, limit=200) -> Page[Edge]:
-        return self._edges(path, "references", after, limit)
-
-    def referrers(self, path, *, after=None, limit=200) -> Page[Edge]:
-        return self._edges(path, "referrers", after, limit)
-
-    def closure(self, path: str) -> ClosureStats:
-        """Count and total NAR size of the closure (``nix path-info -S``'s closureSize)."""
-        with self.db.snapshot() as conn:
-            pid = self._path_id(conn, path)
-            if pid is None:
-                return ClosureStats(0, 0)
-            count, size = conn.execute(self._sql["closure"], {"id": pid}).fetchall()[0]
-        return ClosureStats(count, size)
-
-    def why(self, source: str, target: str) -> list[str] | None:
-        # The search is shared (base.shortest_chain); this store supplies its edges.
-        with self.db.snapshot() as conn:
-            start, goal = self._path_id(conn, source), self._path_id(conn, target)
-            if start is None or goal is None:
-                return None
-            chain = shortest_chain(
-                start,
-                goal,
-                lambda ids: conn.execute(self._sql["edges_from"].format(ids=_marks(len(ids))), list(ids)),
-            )
-            if chain is None:
-                return None
-            names = dict(conn.execute(self._sql["paths_by_id"].format(ids=_marks(len(chain))), chain).fetchall())
-        return [names[i] for i in chain]
-
-    # -- derivation outputs ---------------------------------------------------------
-
     def derivation_outputs(self, drv_path: str) -> tuple[BuildOutput, ...]:
         """The outputs a valid ``.drv`` declares (``DerivationOutputs``), with presence.
 
@@ -787,17 +662,17 @@ class NixStore(Store):
         """Outputs of several valid ``.drv`` paths (see :meth:`derivation_outputs`)."""
         ids: dict[int, str] = {}
         for chunk in _chunks(list(drv_paths)):
-            for pid, path in conn.execute(self._sql["drvs_by_path"].format(marks=_marks(len(chunk))), chunk):
+            for pid, path in conn.execute(self._sql["drvs_by_path"].format(marks=in_list(len(chunk))), chunk):
                 ids[pid] = path
         found: dict[str, list[BuildOutput]] = {}
         if self.has_derivation_outputs and ids:
             for chunk in _chunks(list(ids)):
-                sql = self._sql["outputs_of_drvs"].format(marks=_marks(len(chunk)))
+                sql = self._sql["outputs_of_drvs"].format(marks=in_list(len(chunk)))
                 for drv, name, path, present in conn.execute(sql, chunk):
                     found.setdefault(ids[drv], []).append(BuildOutput(name, path, bool(present)))
         lacking = [p for p in ids.values() if p not in found]
         for chunk in _chunks(lacking):
-            sql = self._sql["outputs_by_derivers"].format(marks=_marks(len(chunk)))
+            sql = self._sql["outputs_by_derivers"].format(marks=in_list(len(chunk)))
             for deriver, path, _time in conn.execute(sql, chunk):
                 found.setdefault(deriver, []).append(BuildOutput(_output_name_guess(deriver, path), path, True))
         return {drv: tuple(sorted(outs, key=lambda o: o.name)) for drv, outs in found.items()}
@@ -963,7 +838,7 @@ class NixStore(Store):
             if failed and self.has_derivation_outputs:
                 paths = list(failed)
                 for chunk in _chunks(paths):
-                    sql = self._sql["derivers_of_paths"].format(marks=_marks(len(chunk)))
+                    sql = self._sql["derivers_of_paths"].format(marks=in_list(len(chunk)))
                     for out_path, drv in conn.execute(sql, chunk):
                         declared.setdefault(out_path, []).append(drv)
             for path, when in failed.items():
@@ -975,7 +850,7 @@ class NixStore(Store):
             candidates = sorted(set(logs) | set(drv_failed))
             ids: dict[str, int] = {}
             for chunk in _chunks(candidates):
-                for pid, path in conn.execute(self._sql["drvs_by_path"].format(marks=_marks(len(chunk))), chunk):
+                for pid, path in conn.execute(self._sql["drvs_by_path"].format(marks=in_list(len(chunk))), chunk):
                     ids[path] = pid
             # A log of a .drv that is no longer valid (garbage-collected) is left out:
             # nothing in the database can say what it built.

@@ -25,7 +25,7 @@ from typing import IO
 
 import humanize
 
-from .base import Clock, Store, shortest_chain, wall_clock_ms
+from .base import Clock, Store, in_list, stored_values, wall_clock_ms
 from .connection import Database
 from .connection import column_blob as _blob
 from .connection import column_int as _int
@@ -35,7 +35,6 @@ from .errors import StoreError
 from .formats import (
     NIX32_ALPHABET,
     HashValue,
-    parse_content_address,
     parse_hash,
     uuid_from_blob,
     uuid_to_blob,
@@ -47,8 +46,6 @@ from .models import (
     BuildOutput,
     BuildResult,
     BuildStatus,
-    ClosureStats,
-    Edge,
     LogRef,
     ObjectInfo,
     ObjectRow,
@@ -82,10 +79,6 @@ COUNTS_CACHE_ENTRIES = 32
 COUNTS_CACHE_LARGEST = 64
 """Largest objects kept with the counts: the overview's list is 8 of them."""
 """How long the server's "active" answer for a build is reused (one refresh cycle)."""
-
-SORTED_EDGE_LIMIT = 5000
-"""Edges of an object are listed by name up to this many; beyond it by id,
-which pages straight off the index instead of sorting 100k rows per page."""
 
 MAX_IN_LIST = 500
 """Ids per ``id in (…)`` query: well under SQLite's default limit of 32,766
@@ -447,14 +440,11 @@ _SQL = {
 _STATUS_VALUES = {s.value for s in BuildStatus}
 
 
-def _in_list(n: int) -> str:
-    return ",".join("?" * n)
-
-
 class ZbStore(Store):
     """zb's backend database, read-only."""
 
     kind = "zb"
+    _sql = _SQL
 
     def __init__(
         self,
@@ -658,12 +648,7 @@ class ZbStore(Store):
             if server.state == "alive" and self.rpc.available():
                 for (blob,) in conn.execute(_SQL["unfinished_builds"]):
                     builds[self._derive("active", server, uuid_from_blob(blob)).value] += 1
-        db_size, wal_size = self.db.file_sizes()
-        return StoreSummary(
-            kind=self.kind,
-            db_path=self.path,
-            store_dir=self.store_dir,
-            real_store_dir=self.real_store_dir,
+        return self._summary(
             schema=f"zb user_version {self.user_version}",
             objects=objects,
             drv_objects=drvs,
@@ -671,15 +656,10 @@ class ZbStore(Store):
             total_nar_size=nar_total,
             realizations=real_total,
             realizations_present=real_present,
-            realizations_absent=real_total - real_present,
             signatures=sigs,
             signature_keys=keys,
             builds=builds,
-            build_total=sum(builds.values()),
             server=server,
-            db_size=db_size,
-            wal_size=wal_size,
-            warnings=tuple(self.warnings),
         )
 
     # -- objects -------------------------------------------------------------------
@@ -826,25 +806,7 @@ class ZbStore(Store):
             page = self._largest_from_cache(limit)
             if page is not None:
                 return page
-        params: dict = {"cut": self._name_cut, "n": limit}
-        filters = self._search_filter(search, drv_only, params)
-        if sort == "size":
-            params["k1"], params["k2"] = after if after else (1 << 62, -1)
-            sql = _SQL["objects_by_size"]
-        elif sort == "name":
-            params["k1"], params["k2"] = after if after else ("", -1)
-            sql = _SQL["objects_by_name"]
-        else:
-            raise ValueError(f"unknown sort {sort!r}")
-        with self.db.snapshot() as conn:
-            raw = conn.execute(sql.format(filters=filters), params).fetchall()
-        rows = [ObjectRow(i, _text(p) or "", _int(s) or 0) for i, p, s in raw]
-        next_key = None
-        if len(rows) == limit:
-            # From the raw row: the key must compare in SQL as the stored value does.
-            last = raw[-1]
-            next_key = (last[2], last[0]) if sort == "size" else (rows[-1].path[self._name_cut - 1 :], last[0])
-        return Page(tuple(rows), next_key)
+        return self._objects_page(sort, search, drv_only, after, limit)
 
     def _largest_from_cache(self, limit: int) -> Page[ObjectRow] | None:
         """The largest objects of an unchanged database (see the counts cache)."""
@@ -876,26 +838,7 @@ class ZbStore(Store):
                 rows = self._index_rows(index, search, drv_only)
                 if rows is not None:
                     return index.ids_of(rows)
-        params: dict = {"cut": self._name_cut}
-        filters = self._search_filter(search, drv_only, params)
-        if sort not in ("name", "size"):
-            raise ValueError(f"unknown sort {sort!r}")
-        sql = _SQL[f"object_ids_by_{sort}"].format(filters=filters)
-        ids = array.array("q")
-        with self.db.snapshot() as conn:
-            # Stream the rows into the array: a list of a million row tuples
-            # would briefly cost ~100 MB, for an index of 8 MB.
-            ids.extend(row[0] for row in conn.execute(sql, params))
-        return ids
-
-    def objects_by_ids(self, ids: Sequence[int]) -> list[ObjectRow]:
-        found: dict[int, ObjectRow] = {}
-        with self.db.snapshot() as conn:
-            for chunk in _chunks(ids, MAX_IN_LIST):
-                sql = _SQL["objects_by_ids"].format(ids=_in_list(len(chunk)))
-                for i, p, s in conn.execute(sql, list(chunk)):
-                    found[i] = ObjectRow(i, _text(p) or "", _int(s) or 0)
-        return [found[i] for i in ids if i in found]
+        return self._object_ids_from_sql(sort, search, drv_only)
 
     def resolve(self, text: str, limit: int = 20) -> list[str]:
         text = text.strip()
@@ -917,10 +860,6 @@ class ZbStore(Store):
             rows = conn.execute(_SQL["paths_by_name"], {"cut": self._name_cut, "s": base.lower(), "n": limit})
             return [r[0] for r in rows]
 
-    def _path_id(self, conn, path: str) -> int | None:
-        rows = conn.execute(_SQL["path_id"], (path,)).fetchall()
-        return rows[0][0] if rows else None
-
     def object_info(self, path: str) -> ObjectInfo | None:
         with self.db.snapshot() as conn:
             rows = conn.execute(_SQL["object_by_path"], (path,)).fetchall()
@@ -929,86 +868,21 @@ class ZbStore(Store):
             pid, is_object, nar_size, nar_hash, ca = rows[0]
             refs = conn.execute(_SQL["reference_count"], (pid,)).fetchall()[0][0]
             back = conn.execute(_SQL["referrer_count"], (pid,)).fetchall()[0][0]
-        problems: list[str] = []
-        if nar_size is not None and _int(nar_size) is None:
-            problems.append(f"NAR size is not a number: {_text(nar_size)!r}")
-        nar_size, nar_hash, ca = _int(nar_size), _text(nar_hash), _text(ca)
-        hash_value = None
-        if nar_hash:
-            try:
-                hash_value = parse_hash(nar_hash)
-            except ValueError as exc:
-                problems.append(f"NAR hash cannot be parsed: {exc}")
-        content_address = None
-        if ca:
-            try:
-                content_address = parse_content_address(ca)
-            except ValueError as exc:
-                problems.append(f"content address cannot be parsed: {exc}")
+        values = stored_values(nar_size, nar_hash, ca)
         return ObjectInfo(
             path=path,
             is_object=bool(is_object),
             on_disk=self.on_disk(path),
-            nar_size=nar_size,
-            nar_hash=nar_hash,
-            nar_hash_value=hash_value,
-            ca=ca,
-            content_address=content_address,
+            nar_size=values.nar_size,
+            nar_hash=values.nar_hash,
+            nar_hash_value=values.nar_hash_value,
+            ca=values.ca,
+            content_address=values.content_address,
             reference_count=refs,
             referrer_count=back,
             id=pid,
-            problems=tuple(problems),
+            problems=values.problems,
         )
-
-    def _edges(self, path: str, direction: str, after: tuple | None, limit: int) -> Page[Edge]:
-        with self.db.snapshot() as conn:
-            pid = self._path_id(conn, path)
-            if pid is None:
-                return Page((), None)
-            if after is None:
-                count_sql = "reference_count" if direction == "references" else "referrer_count"
-                total = conn.execute(_SQL[count_sql], (pid,)).fetchall()[0][0]
-                mode = "name" if total <= SORTED_EDGE_LIMIT else "id"
-                k1, k2 = "", -1
-            else:
-                mode, k1, k2 = after
-            sql = _SQL[f"{direction}_by_{mode}"]
-            rows = conn.execute(sql, {"id": pid, "k1": k1, "k2": k2, "n": limit}).fetchall()
-        edges = tuple(Edge(i, _text(p) or "", _int(s), bool(self_ref), c) for i, p, s, self_ref, c in rows)
-        next_key = (mode, edges[-1].path, edges[-1].id) if len(edges) == limit else None
-        return Page(edges, next_key)
-
-    def references(self, path, *, after=None, limit=200) -> Page[Edge]:
-        return self._edges(path, "references", after, limit)
-
-    def referrers(self, path, *, after=None, limit=200) -> Page[Edge]:
-        return self._edges(path, "referrers", after, limit)
-
-    def closure(self, path: str) -> ClosureStats:
-        with self.db.snapshot() as conn:
-            pid = self._path_id(conn, path)
-            if pid is None:
-                return ClosureStats(0, 0)
-            count, size = conn.execute(_SQL["closure"], {"id": pid}).fetchall()[0]
-        return ClosureStats(count, size)
-
-    def why(self, source: str, target: str) -> list[str] | None:
-        # The search is shared (base.shortest_chain); this store supplies its edges.
-        with self.db.snapshot() as conn:
-            start, goal = self._path_id(conn, source), self._path_id(conn, target)
-            if start is None or goal is None:
-                return None
-            chain = shortest_chain(
-                start,
-                goal,
-                lambda ids: conn.execute(_SQL["edges_from"].format(ids=_in_list(len(ids))), list(ids)),
-            )
-            if chain is None:
-                return None
-            names = dict(conn.execute(_SQL["paths_by_id"].format(ids=_in_list(len(chain))), chain).fetchall())
-        # A reference to an id with no paths row (a damaged database) still
-        # shows where the chain goes, rather than failing the whole answer.
-        return [_text(names[i]) or "" if i in names else f"<id {i}: not in the paths table>" for i in chain]
 
     # -- realizations -----------------------------------------------------------------
 
@@ -1019,14 +893,14 @@ class ZbStore(Store):
         keys = {(r[0], r[3], r[4]) for r in rows}
         # Each drv hash is in one chunk, so each key's signatures keep their order.
         for chunk in _chunks(list(dict.fromkeys(r[0] for r in rows)), MAX_IN_LIST):
-            sql = _SQL["signatures_for"].format(ids=_in_list(len(chunk)))
+            sql = _SQL["signatures_for"].format(ids=in_list(len(chunk)))
             for dh, name, op, fmt, key, sig, count in conn.execute(sql, list(chunk)):
                 if (dh, name, op) not in keys:
                     continue  # another output of the same derivation hash
                 signatures.setdefault((dh, name, op), []).append((_text(fmt), _blob(key), _blob(sig), count))
         classes_of: dict[tuple, list[tuple]] = {}
         for chunk in _chunks(list(dict.fromkeys(r[4] for r in rows)), MAX_IN_LIST):
-            sql = _SQL["reference_classes_batch"].format(ids=_in_list(len(chunk)))
+            sql = _SQL["reference_classes_batch"].format(ids=in_list(len(chunk)))
             for referrer, dh, name, *entry in conn.execute(sql, list(chunk)):
                 if (dh, name, referrer) in keys:
                     found = classes_of.setdefault((dh, name, referrer), [])
