@@ -305,3 +305,22 @@ async def test_paging_and_keyed_diff(demo_fresh: DemoStore, make_app) -> None:
             conn.close()
     finally:
         store.close()
+
+
+async def test_columns_follow_the_width_tier(zb_stale, demo_stale: DemoStore, make_app) -> None:
+    active = demo_stale.facts["active_build_id"]
+    async with make_app(zb_stale).run_test(size=(120, 40)) as pilot:
+        screen = await show_builds(pilot)
+        table = screen.query_one("#builds-table", DataTable)
+        assert screen.tier == "medium"
+        assert table.get_row(active)[1].plain != active  # a short id
+        await pilot.resize_terminal(160, 40)
+        await settle(pilot)
+        assert screen.tier == "wide"
+        assert table.get_row(active)[1].plain == active
+        assert table.row_count == demo_stale.facts["builds"]["total"]
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert screen.tier == "narrow"
+        started = table.get_row(active)[2].plain
+        assert len(started) == 16  # minutes only: "2026-11-23 13:19"

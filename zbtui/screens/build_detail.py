@@ -10,7 +10,6 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.events import Resize
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
@@ -28,11 +27,9 @@ from ..widgets.build_status import (
 from ..widgets.table import MeasuredTable, RowTable
 from .base import StoreScreen
 from .builds import compact_ago
+from .tiers import WidthTiers
 
 __all__ = ["BuildDetailScreen", "OutputPickerScreen"]
-
-MEDIUM_WIDTH = 100
-"""From this terminal width on, result rows show short paths and total time."""
 
 ORPHAN_EXPLANATION = (
     "A zb server that crashed or was killed never records the end of the builds it "
@@ -99,7 +96,7 @@ class OutputPickerScreen(ModalScreen[str | None]):
                 self.app.copy_path(path)  # type: ignore[attr-defined]
 
 
-class BuildDetailScreen(StoreScreen):
+class BuildDetailScreen(WidthTiers, StoreScreen):
     """Everything zb recorded about one build."""
 
     TITLE = "Build"
@@ -146,8 +143,6 @@ Enter on a result opens its log (at the end; live while it runs).
         self.detail: BuildDetail | None = None
         self._results: dict[str, BuildResult] = {}
         self._cells: dict[str, tuple[Text, ...]] = {}
-        self._narrow = False
-        self._columns_ready = False
 
     # -- layout --------------------------------------------------------------------
 
@@ -174,12 +169,15 @@ Enter on a result opens its log (at the end; live while it runs).
         self.query_one("#build-orphan").border_title = "⚠ Orphaned build"
         self.query_one("#build-error").border_title = "Internal error"
         self.query_one("#build-expand").border_title = "Expand result"
-        self._narrow = self.app.size.width < MEDIUM_WIDTH
+        self.start_tiers()
         self._add_columns()
-        self._columns_ready = True
         self.query_one("#build-results").focus()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self.load(lambda: self.store.build(self.build_id), self._show, key="build")
+
+    @property
+    def _narrow(self) -> bool:
+        return self.tier == "narrow"
 
     def _add_columns(self) -> None:
         table = self.query_one("#build-results", DataTable)
@@ -194,21 +192,8 @@ Enter on a result opens its log (at the end; live while it runs).
         # highlighted result's outputs in full.
         table.add_column("Outputs", key="outputs")
 
-    def on_resize(self, event: Resize) -> None:
-        self._check_width()
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        # The terminal may have been resized while another screen was on top.
-        self._check_width()
-
-    def _check_width(self) -> None:
-        if not self._columns_ready:
-            return  # not mounted yet: on_mount lays out for the width it finds
-        narrow = self.app.size.width < MEDIUM_WIDTH
-        if narrow == self._narrow:
-            return
-        self._narrow = narrow
+    def rebuild_for_width(self) -> None:
+        # The Total column comes and goes with the width.
         self._rebuild_results()
 
     def _theme_changed(self, _theme: object) -> None:

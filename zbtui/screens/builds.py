@@ -9,7 +9,6 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.events import Resize
 from textual.widgets import DataTable, Footer, Header, Static, Tab, Tabs
 
 from ..format import duration, timestamp
@@ -23,6 +22,7 @@ from ..widgets.build_status import (
 )
 from ..widgets.table import RowTable
 from .base import StoreScreen
+from .tiers import WidthTiers
 
 __all__ = ["FILTERS", "BuildsScreen", "compact_ago", "server_phrase", "sort_key"]
 
@@ -38,12 +38,6 @@ RESULT_COUNT_WIDTH = 3
 PREFETCH_MARGIN = 20
 """Load the next page when the cursor comes this close to the last loaded
 row, so paging down never stops at the end of a page."""
-
-MEDIUM_WIDTH = 100
-"""From this terminal width on, times show seconds and "5 min ago"."""
-
-WIDE_WIDTH = 140
-"""From this width on, full 36-character build ids fit next to the times."""
 
 FILTERS: dict[str, tuple[str | None, str]] = {
     "all": (None, "All"),
@@ -103,7 +97,7 @@ class _KeyedText(Text):
     sort_key: tuple[int, int, str]
 
 
-class BuildsScreen(StoreScreen):
+class BuildsScreen(WidthTiers, StoreScreen):
     """All builds, newest first, with their derived status."""
 
     TITLE = "Builds"
@@ -164,7 +158,6 @@ down near the end loads more.
         self._generation = 0
         self._loading_more = False
         self._loaded = False
-        self._tier = ""
 
     # -- layout --------------------------------------------------------------------
 
@@ -180,19 +173,11 @@ down near the end loads more.
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False
-        self._tier = self._width_tier()
+        self.start_tiers()
         self._add_columns()
         self.query_one(DataTable).focus()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self._reload()
-
-    def _width_tier(self) -> str:
-        width = self.app.size.width
-        if width >= WIDE_WIDTH:
-            return "wide"
-        if width >= MEDIUM_WIDTH:
-            return "medium"
-        return "narrow"
 
     def _add_columns(self) -> None:
         table = self.query_one(DataTable)
@@ -203,22 +188,8 @@ down near the end loads more.
         table.add_column("Took", key="took")
         table.add_column("Results", key="results")
 
-    def on_resize(self, event: Resize) -> None:
-        self._check_width()
-
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        # The terminal may have been resized while another screen was on top.
-        self._check_width()
-
-    def _check_width(self) -> None:
-        if not self._tier:
-            return  # not mounted yet: on_mount lays out for the width it finds
-        tier = self._width_tier()
-        if tier == self._tier:
-            return
+    def rebuild_for_width(self) -> None:
         # Column contents depend on the width: rebuild rows from memory (no query).
-        self._tier = tier
         self._rebuild_rows()
 
     def _theme_changed(self, _theme: object) -> None:
@@ -241,7 +212,7 @@ down near the end loads more.
     def _row_cells(self, build: Build) -> tuple[Text, ...]:
         now = self.now_ms()
         variables = self.app.theme_variables
-        tier = self._tier
+        tier = self.tier
         status = status_text(build.status, variables)
         ident = _KeyedText(build.id if tier == "wide" else short_build_id(build.id))
         ident.sort_key = sort_key(build)
@@ -273,7 +244,7 @@ down near the end loads more.
             return "—"
         text = timestamp(ms)
         # Narrow terminals: minutes are enough to tell builds apart.
-        return text[:16] if self._tier == "narrow" else text
+        return text[:16] if self.tier == "narrow" else text
 
     def _results_cell(self, build: Build) -> Text:
         variables = self.app.theme_variables
