@@ -8,6 +8,7 @@ it, like a browser's history per tab.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -66,12 +67,14 @@ just before the first of them is shown. Its rules name only those screens
 (a test checks), so reading it then restyles nothing already shown, and
 start-up parses only what the first screen needs."""
 
-PRELOAD = ("objects", "object_detail", "builds", "realizations", "goto", "why", "help", "build_detail", "log")
+PRELOAD = ("objects", "object_detail", "builds", "realizations", "goto", "why")
 """Screen modules imported in a thread once the first screen shows its data,
 most likely first, so that opening one later does not import it on the UI
 thread. zbtui's modules import one another one way only (a test checks): an
 import of the same module on the UI thread meanwhile waits for that one
-module, never for a cycle."""
+module, never for a cycle. The build detail and log screens import in 3 and
+15-20 ms when first opened; help, whose Markdown takes 80-100 ms and 2 MB,
+is imported in a thread when first asked for."""
 
 CHANGE_PROBE_SECONDS = 1.0
 """How often the app asks the database whether anything changed (one cheap
@@ -283,8 +286,24 @@ class ZbtuiApp(App[int]):
         self.push_screen(screen_module("goto").GotoScreen())
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, ModalScreen):
-            self.push_screen(screen_module("help").HelpScreen(self.screen))
+        target = self.screen
+        if isinstance(target, ModalScreen):
+            return
+        if f"{__package__}.screens.help" in sys.modules:
+            self._show_help(target)
+        else:  # 80-100 ms of imports (Markdown): not on the UI thread
+            self.run_worker(partial(self._import_help, target), thread=True, group="help", exit_on_error=False)
+
+    def _import_help(self, target: Screen) -> None:
+        try:
+            screen_module("help")
+        except Exception:  # noqa: BLE001 - imported again on the UI thread, which reports it
+            pass
+        self.call_from_thread(self._show_help, target)
+
+    def _show_help(self, target: Screen) -> None:
+        if self.screen is target and not isinstance(target, ModalScreen):  # still where help was asked for
+            self.push_screen(screen_module("help").HelpScreen(target))
 
     def copy_path(self, text: str) -> None:
         """Copy with OSC 52, which reaches the local clipboard over SSH too."""

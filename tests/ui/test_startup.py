@@ -188,8 +188,10 @@ async def test_screens_are_styled_when_first_shown_without_restyling_the_rest(
         await _settle(pilot)
         app.open_object(demo_alive.facts["shared_base"])
         await _settle(pilot)
-        await pilot.press("question_mark")
+        detail = app.screen
+        await pilot.press("question_mark")  # help imports Markdown in a thread, then shows
         await _settle(pilot)
+        assert type(app.screen).__name__ == "HelpScreen" and app.screen.target is detail
         # modals.tcss: the help text sits in a box at most 100 cells wide.
         assert app.screen.query_one("#help-body").styles.max_width.value == 100
         await pilot.press("escape")
@@ -262,3 +264,40 @@ async def test_the_footer_recomposes_only_when_its_keys_change(zb_alive, make_ap
         await _settle(pilot)
         assert "ObjectsScreen" in recomposed
         assert any(description == "Help" for _, description in _footer_keys(app.screen))
+
+
+async def test_help_imports_off_the_ui_thread_and_shows_where_it_was_asked_for(
+    zb_alive, make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import zbtui.app as app_module
+
+    monkeypatch.delitem(sys.modules, "zbtui.screens.help", raising=False)
+    release = threading.Event()
+    threads: list[str] = []
+    real = app_module.screen_module
+
+    def held(module: str):
+        if module == "help" and threading.current_thread() is not threading.main_thread():
+            threads.append(threading.current_thread().name)
+            release.wait(10)
+        return real(module)
+
+    monkeypatch.setattr(app_module, "screen_module", held)
+    async with make_app(zb_alive).run_test(size=SIZE) as pilot:
+        app = pilot.app
+        await _settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert threads and type(app.screen).__name__ == "OverviewScreen"  # still importing
+        await pilot.press("2")  # the user moved on: help for the overview is no longer wanted
+        await pilot.pause()
+        release.set()
+        await _settle(pilot)
+        assert type(app.screen).__name__ == "ObjectsScreen"
+        objects = app.screen
+        await pilot.press("question_mark")  # imported now: shown at once
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen" and app.screen.target is objects
+        assert "Objects" in str(app.screen.query_one("Markdown").source)
