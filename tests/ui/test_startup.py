@@ -301,3 +301,29 @@ async def test_help_imports_off_the_ui_thread_and_shows_where_it_was_asked_for(
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen" and app.screen.target is objects
         assert "Objects" in str(app.screen.query_one("Markdown").source)
+
+
+async def test_the_key_panel_follows_the_focus(zb_alive, make_app, monkeypatch) -> None:
+    """Textual's key panel lists every binding by the widget it belongs to:
+    a focus change updates it even when the footer stays the same."""
+    from textual.widgets import KeyPanel
+
+    recomposed: list[str] = []
+    for cls in (Footer, KeyPanel):
+        original = cls.recompose
+
+        async def counting(self, __original=original):
+            recomposed.append(type(self).__name__)
+            return await __original(self)
+
+        monkeypatch.setattr(cls, "recompose", counting)
+    async with make_app(zb_alive).run_test(size=SIZE) as pilot:
+        app = pilot.app
+        await _settle(pilot)
+        app.action_show_help_panel()
+        await pilot.press("tab")  # from the summary to the builds table
+        await _settle(pilot)
+        recomposed.clear()
+        await pilot.press("tab")  # to the largest objects: a table with the same keys
+        await _settle(pilot)
+        assert "KeyPanel" in recomposed
