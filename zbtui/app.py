@@ -7,25 +7,29 @@ it, like a browser's history per tab.
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 
 from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.worker import get_current_worker
 
 from .messages import StoreChanged
-from .screens.builds import BuildsScreen
-from .screens.objects import ObjectsScreen
-from .screens.overview import OverviewScreen
-from .screens.realizations import RealizationsScreen
 from .store.base import Store
 from .store.errors import StoreError
 from .widgets.terminal_guard import InertText
 
 __all__ = ["SECTIONS", "ZbtuiApp", "styles_dir"]
+
+log = logging.getLogger("zbtui")
 
 SECTIONS = {
     "overview": "Overview",
@@ -33,6 +37,44 @@ SECTIONS = {
     "builds": "Builds",
     "realizations": "Realizations",
 }
+
+SECTION_SCREENS = {
+    "overview": ("overview", "OverviewScreen"),
+    "objects": ("objects", "ObjectsScreen"),
+    "builds": ("builds", "BuildsScreen"),
+    "realizations": ("realizations", "RealizationsScreen"),
+}
+"""The root screen of each section: (module of ``zbtui.screens``, class).
+A section's module is imported when the section is first shown."""
+
+APP_STYLES = ("app.tcss", "store_widgets.tcss")
+"""Read at start-up: theme-wide classes, and widgets several screens share."""
+
+SCREEN_STYLES = {
+    "overview": "overview.tcss",
+    "objects": "objects.tcss",
+    "builds": "builds.tcss",
+    "realizations": "realizations.tcss",
+    "object_detail": "object_detail.tcss",
+    "why": "object_detail.tcss",
+    "build_detail": "build_detail.tcss",
+    "log": "log.tcss",
+    "goto": "modals.tcss",
+    "help": "modals.tcss",
+}
+"""The stylesheet of the screens of each module of ``zbtui.screens``, read
+just before the first of them is shown. Its rules name only those screens
+(a test checks), so reading it then restyles nothing already shown, and
+start-up parses only what the first screen needs."""
+
+PRELOAD = ("objects", "object_detail", "builds", "realizations", "goto", "why")
+"""Screen modules imported in a thread once the first screen shows its data,
+most likely first, so that opening one later does not import it on the UI
+thread. zbtui's modules import one another one way only (a test checks): an
+import of the same module on the UI thread meanwhile waits for that one
+module, never for a cycle. The build detail and log screens import in 3 and
+15-20 ms when first opened; help, whose Markdown takes 80-100 ms and 2 MB,
+is imported in a thread when first asked for."""
 
 CHANGE_PROBE_SECONDS = 1.0
 """How often the app asks the database whether anything changed (one cheap
@@ -52,10 +94,9 @@ def styles_dir() -> Path:
     return Path(__file__).parent.parent / "styles"
 
 
-def _css_paths() -> list[Path]:
-    directory = styles_dir()
-    app_css = directory / "app.tcss"
-    return [app_css] + sorted(p for p in directory.glob("*.tcss") if p != app_css)
+def screen_module(module: str) -> ModuleType:
+    """``zbtui.screens.<module>``, imported on first use."""
+    return import_module(f"{__package__}.screens.{module}")
 
 
 @dataclass
@@ -70,13 +111,11 @@ class ZbtuiApp(App[int]):
     """Browse one store database, read-only."""
 
     TITLE = "zbtui"
-    CSS_PATH = _css_paths()
-    MODES = {
-        "overview": OverviewScreen,
-        "objects": ObjectsScreen,
-        "builds": BuildsScreen,
-        "realizations": RealizationsScreen,
-    }
+    CSS_PATH = [styles_dir() / name for name in APP_STYLES]
+    # The sections' modes are added in __init__. The overview is the first
+    # screen itself, not a switch away from an empty default screen (which
+    # would restyle everything twice more).
+    DEFAULT_MODE = "overview"
     BINDINGS = [
         # Help first: at 80 columns the footer cuts off what comes last.
         Binding("question_mark", "help", "Help", tooltip="Keys and help for this screen", id="zb-help"),
@@ -95,8 +134,11 @@ class ZbtuiApp(App[int]):
         theme: str | None = None,
         clock: Callable[[], int] | None = None,
         watch_interval: float = CHANGE_PROBE_SECONDS,
+        preload: bool = True,
     ) -> None:
         super().__init__()
+        for section in SECTIONS:
+            self.add_mode(section, partial(self._section_screen, section))
         # After every other filter: no control character from a database value
         # reaches the terminal, whichever widget shows it.
         self._filters.append(InertText())
@@ -105,14 +147,66 @@ class ZbtuiApp(App[int]):
         self.watch_interval = watch_interval
         self._token: tuple | None = None
         self._ticks = 0
+        self._preload = preload
         if theme:
             self.theme = theme
         self.sub_title = f"{store.kind} · {store.path}"
 
+    # -- screens: imported and styled on first use ------------------------------
+
+    def _section_screen(self, section: str) -> Screen:
+        module, name = SECTION_SCREENS[section]
+        screen = getattr(screen_module(module), name)()
+        self.use_styles(screen)
+        return screen
+
+    def use_styles(self, screen: Screen) -> None:
+        """Read the stylesheet of ``screen``'s module, if not read yet.
+
+        Parsed with the next restyle, which is the new screen's own, as it
+        mounts: nothing else is restyled (its rules name only its screens).
+        """
+        module = type(screen).__module__
+        name = SCREEN_STYLES.get(module.rpartition(".")[2]) if module.startswith(f"{__package__}.screens.") else None
+        if name is None:
+            return
+        path = styles_dir() / name
+        if not self.stylesheet.has_source(str(path), ""):
+            self.stylesheet.read(path)
+            if self.css_monitor is not None:  # textual run --dev: watch it too
+                self.css_monitor.add_paths([path])
+
+    def push_screen(self, screen, *args, **kwargs):  # type: ignore[override]
+        if isinstance(screen, Screen):
+            self.use_styles(screen)
+        return super().push_screen(screen, *args, **kwargs)
+
+    def preload_screens(self) -> None:
+        """Import the other screens in a thread, once, after the next frame.
+
+        Called when a screen shows data from the store: the first screen is
+        then on the terminal, and the user reading it.
+        """
+        if self._preload:
+            self._preload = False
+            self.call_after_refresh(
+                self.run_worker, self._preload_in_thread, thread=True, group="preload", exit_on_error=False
+            )
+
+    def _preload_in_thread(self) -> None:
+        worker = get_current_worker()
+        for module in PRELOAD:
+            if worker.is_cancelled:
+                return
+            try:
+                screen_module(module)
+            except Exception:  # noqa: BLE001 - opening that screen will report it, on the UI thread
+                log.exception("preloading zbtui.screens.%s failed", module)
+                return
+
     # -- start-up and change detection -------------------------------------
 
     def on_mount(self) -> None:
-        self.switch_mode("overview")
         for warning in self.store.warnings:
             self.notify(warning, title="Warning", severity="warning", timeout=15)
         if self.watch_interval > 0:
@@ -177,35 +271,39 @@ class ZbtuiApp(App[int]):
             self.switch_mode("overview")
 
     def open_object(self, path: str) -> None:
-        from .screens.object_detail import ObjectDetailScreen
-
-        self.push_screen(ObjectDetailScreen(path))
+        self.push_screen(screen_module("object_detail").ObjectDetailScreen(path))
 
     def open_build(self, build_id: str) -> None:
-        from .screens.build_detail import BuildDetailScreen
-
-        self.push_screen(BuildDetailScreen(build_id))
+        self.push_screen(screen_module("build_detail").BuildDetailScreen(build_id))
 
     def open_log(self, build_id: str, drv_path: str) -> None:
-        from .screens.log import LogScreen
-
-        self.push_screen(LogScreen(build_id, drv_path))
+        self.push_screen(screen_module("log").LogScreen(build_id, drv_path))
 
     def open_realizations(self, *, path: str | None = None, drv_hash: str | None = None) -> None:
-        from .screens.realizations import RealizationDetailScreen
-
-        self.push_screen(RealizationDetailScreen(path=path, drv_hash=drv_hash))
+        self.push_screen(screen_module("realizations").RealizationDetailScreen(path=path, drv_hash=drv_hash))
 
     def action_goto(self) -> None:
-        from .screens.goto import GotoScreen
-
-        self.push_screen(GotoScreen())
+        self.push_screen(screen_module("goto").GotoScreen())
 
     def action_help(self) -> None:
-        from .screens.help import HelpScreen
+        target = self.screen
+        if isinstance(target, ModalScreen):
+            return
+        if f"{__package__}.screens.help" in sys.modules:
+            self._show_help(target)
+        else:  # 80-100 ms of imports (Markdown): not on the UI thread
+            self.run_worker(partial(self._import_help, target), thread=True, group="help", exit_on_error=False)
 
-        if not isinstance(self.screen, ModalScreen):
-            self.push_screen(HelpScreen(self.screen))
+    def _import_help(self, target: Screen) -> None:
+        try:
+            screen_module("help")
+        except Exception:  # noqa: BLE001 - imported again on the UI thread, which reports it
+            pass
+        self.call_from_thread(self._show_help, target)
+
+    def _show_help(self, target: Screen) -> None:
+        if self.screen is target and not isinstance(target, ModalScreen):  # still where help was asked for
+            self.push_screen(screen_module("help").HelpScreen(target))
 
     def copy_path(self, text: str) -> None:
         """Copy with OSC 52, which reaches the local clipboard over SSH too."""

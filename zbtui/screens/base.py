@@ -13,8 +13,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual._context import active_app
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from ..messages import QueryFailed, QueryFinished, StoreChanged
@@ -43,6 +45,61 @@ class StoreScreen(Screen):
 
     LIVE = False
     """Reload on ``StoreChanged`` (the database changed)."""
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        # A new screen is styled as it mounts, by the stylesheet as it is now.
+        # Say so: Textual otherwise takes the first showing of a section's
+        # screen for a stale one and re-parses every stylesheet and restyles
+        # the app, twice (App._init_mode and App.switch_mode), 30-50 ms each.
+        try:
+            self._css_update_count = active_app.get()._css_update_count
+        except LookupError:  # built outside a running app (tests)
+            pass
+        self._bindings_check_pending = False
+        self._bindings_published: tuple | None = None
+
+    # -- key bindings shown in the footer ----------------------------------------
+
+    def refresh_bindings(self) -> None:
+        """Tell the footer about changed key bindings: once per refresh, and only
+        if what it shows changed.
+
+        Textual calls this on every focus change and screen resume, and screens
+        after every change that may enable or disable an action. Each call made
+        the footer recompose (some 10 widgets restyled, 25-35 ms) even when
+        nothing it shows had changed: three times while the first screen
+        started, seven while the detail screen opened.
+        """
+        if not self._bindings_check_pending:
+            self._bindings_check_pending = True
+            self.call_after_refresh(self._publish_bindings)
+
+    def _publish_bindings(self) -> None:
+        self._bindings_check_pending = False
+        if not self.is_attached:
+            return
+        # Listeners (footers, Textual's key panel) subscribe when they mount:
+        # one that mounted since the last time has not heard it yet.
+        listeners = tuple(node for node in self.query("Footer, KeyPanel") if node.is_mounted)
+        published = (listeners, self._bindings_shown(any(not isinstance(n, Footer) for n in listeners)))
+        if published != self._bindings_published:
+            self._bindings_published = published
+            super().refresh_bindings()
+
+    def _bindings_shown(self, all_details: bool) -> tuple:
+        """What the footer shows of the active bindings (everything, for the key panel)."""
+        app = self.app
+        palette = app.COMMAND_PALETTE_BINDING
+        if all_details:
+            shown = tuple(self.active_bindings.items())
+        else:
+            shown = tuple(
+                (key, binding, enabled, tooltip)
+                for key, (_node, binding, enabled, tooltip) in self.active_bindings.items()
+                if binding.show or key == palette
+            )
+        return (app.app_focus, shown)
 
     @property
     def zapp(self) -> ZbtuiApp:
@@ -105,6 +162,10 @@ class StoreScreen(Screen):
         message.stop()
         if self.is_attached:
             message.deliver(message.result)
+            # The first screen is showing data: the other screens may load now.
+            preload = getattr(self.app, "preload_screens", None)
+            if preload is not None:
+                preload()
 
     def on_query_failed(self, message: QueryFailed) -> None:
         message.stop()
