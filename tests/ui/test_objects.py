@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +22,6 @@ from zbtui.store.open import StoreOptions, open_store
 from zbtui.widgets.object_list import MAX_PAGES, PAGE_SIZE, ObjectList
 
 SIZE = (120, 40)
-
-
-@pytest.fixture(autouse=True)
-def instant_search(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Search without the typing debounce (one test puts it back)."""
-    monkeypatch.setattr(objects_module, "SEARCH_DEBOUNCE_SECONDS", 0.001)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +53,13 @@ async def open_objects(pilot, **options) -> tuple[ObjectsScreen, ObjectList]:
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, ObjectsScreen)
-    return screen, screen.query_one(ObjectList)
+    object_list = screen.query_one(ObjectList)
+    for _ in range(500):  # the first page's result may still be on its way to ask for the index
+        if object_list.complete:
+            break
+        await pilot.pause(0.01)
+        await settle(pilot)
+    return screen, object_list
 
 
 def status(screen: ObjectsScreen) -> str:
@@ -195,27 +196,145 @@ async def test_drv_only_and_options_from_the_overview(make_app, zb_alive) -> Non
         assert object_list.item_at(0).row == zb_alive.objects(sort="size", limit=1).items[0]
 
 
-async def test_typing_is_debounced(make_app, zb_alive, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(objects_module, "SEARCH_DEBOUNCE_SECONDS", 0.5)  # ample on a busy machine
-    searches: list[str | None] = []
-    real = zb_alive.objects
+def query_workers(pilot, screen: ObjectsScreen, group: str) -> list:
+    return [w for w in pilot.app.workers if w.node is screen and w.group == group]
 
-    def counting(**query):
+
+async def test_typing_searches_at_once_and_coalesces_while_a_search_runs(
+    make_app, zb_alive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No debounce: the first keystroke searches at once; keystrokes typed
+    while that search runs cancel it, and only the newest then runs."""
+    real = zb_alive.objects
+    searches: list[str | None] = []
+    started = threading.Event()
+    release = threading.Event()
+    outcome: dict[str, bool] = {}
+
+    def held_for_o(**query):
         searches.append(query.get("search"))
+        if query.get("search") == "o":
+            started.set()
+            release.wait(5)  # hold it until every other key is typed
+            outcome["cancelled"] = get_current_worker().is_cancelled
+            if outcome["cancelled"]:
+                raise QueryCancelled("cancelled")
         return real(**query)
 
-    monkeypatch.setattr(zb_alive, "objects", counting)
     async with make_app(zb_alive).run_test(size=SIZE) as pilot:
         screen, object_list = await open_objects(pilot)
-        searches.clear()  # the overview's queries, and the list's first
-        box = screen.query_one(SearchBox)
-        box.focus()
-        for char in "openssl":  # seven keystrokes in quick succession
-            box.insert_text_at_cursor(char)
-        await pilot.pause(0.7)  # longer than the debounce: the one search runs
+        total = object_list.row_count
+        monkeypatch.setattr(zb_alive, "objects", held_for_o)
+        screen.query_one(SearchBox).focus()
+        await pilot.press("o")
+        # Leading edge: the query runs before any further keystroke or timer.
+        assert started.wait(5) and searches == ["o"]
+        await pilot.press(*"penssl")
+        await pilot.pause()
+        # Coalesced: nothing else started while "o" runs, and "o" was told to stop.
+        assert searches == ["o"]
+        assert all(w.is_cancelled for w in query_workers(pilot, screen, "first-page"))
+        # Meanwhile the list keeps the rows it had (no flash of an empty list)
+        # and says what it is searching for.
+        assert object_list.row_count == total
+        assert status(screen) == "Searching “openssl”…"
+        release.set()
         await settle(pilot)
-        assert box.value == "openssl" and searches == ["openssl"]
-        assert object_list.row_count == len(real(search="openssl").items)
+        assert outcome == {"cancelled": True}
+        assert searches == ["o", "openssl"]
+        assert listed_paths(object_list) == [row.path for row in real(search="openssl").items]
+        assert status(screen).startswith(f"{object_list.row_count} objects match “openssl”")
+
+
+async def test_erasing_a_letter_goes_back_to_the_list_shown(
+    make_app, zb_alive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_objects, real_ids = zb_alive.objects, zb_alive.object_ids
+    calls: list[tuple[str, str | None]] = []
+    release = threading.Event()
+
+    def objects(**query):
+        calls.append(("objects", query.get("search")))
+        if query.get("search") == "sslx":
+            release.wait(5)
+        return real_objects(**query)
+
+    def object_ids(**query):
+        calls.append(("object_ids", query.get("search")))
+        return real_ids(**query)
+
+    monkeypatch.setattr(zb_alive, "objects", objects)
+    monkeypatch.setattr(zb_alive, "object_ids", object_ids)
+    async with make_app(zb_alive).run_test(size=SIZE) as pilot:
+        screen, object_list = await open_objects(pilot)
+        await search(pilot, screen, "ssl")
+        object_list.cursor = 1
+        shown, cursor = listed_paths(object_list), object_list.cursor
+        calls.clear()
+        await pilot.press("x", "backspace")  # still in the search box
+        await pilot.pause()
+        # Back to "ssl" while "sslx" still runs: the list shown is it, as it was.
+        assert status(screen).startswith(f"{len(shown)} objects match “ssl”")
+        assert listed_paths(object_list) == shown and object_list.cursor == cursor
+        release.set()
+        await settle(pilot)
+        assert calls == [("objects", "sslx")]
+        assert listed_paths(object_list) == shown and object_list.cursor == cursor
+
+        # Escape shows the whole list at once: it is kept, not queried again.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert calls == [("objects", "sslx")]
+        assert list(object_list.ids) == list(real_ids()) and object_list.has_focus
+
+
+def indexes_held(*holders: object) -> set[int]:
+    """The id arrays (indexes) reachable from the holders' attributes, a few levels deep."""
+    found: set[int] = set()
+
+    def walk(value: object, depth: int) -> None:
+        if isinstance(value, array.array):
+            found.add(id(value))
+        elif depth and isinstance(value, (tuple, list)):
+            for item in value:
+                walk(item, depth - 1)
+        elif depth and isinstance(value, dict):
+            for item in value.values():
+                walk(item, depth - 1)
+
+    for holder in holders:
+        for value in vars(holder).values():
+            walk(value, 3)
+    return found
+
+
+async def test_only_the_shown_and_the_unsearched_index_are_kept(
+    make_app, bulk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with make_app(bulk).run_test(size=SIZE) as pilot:
+        screen, object_list = await open_objects(pilot)
+        whole = object_list.ids
+        top = [object_list.item_at(i) for i in range(PAGE_SIZE)]
+        for term in ("hello", "zlib", "glibc"):  # ~600 matches each: whole indexes
+            screen.apply_options(search=term)
+            await settle(pilot)
+            assert object_list.complete and 0 < object_list.row_count < BULK_OBJECTS
+        # The indexes of "hello" and "zlib" are gone: a million-object one is 8 MB.
+        # By name the whole list's is the store's own name index, not a copy.
+        assert whole is bulk.object_ids()
+        assert indexes_held(screen, object_list) == {id(whole), id(object_list.ids)}
+        fetched: list[int] = []
+        real_rows = bulk.objects_by_ids
+        monkeypatch.setattr(bulk, "objects_by_ids", lambda ids: fetched.append(len(ids)) or real_rows(ids))
+        screen.apply_options(search="")
+        await pilot.pause()  # no query: shown at once, first rows included
+        assert object_list.ids is whole and object_list.complete
+        assert [object_list.item_at(i) for i in range(PAGE_SIZE)] == top and fetched == []
+        assert indexes_held(screen, object_list) == {id(whole)}
+        await pilot.press("s")  # by size: the name order is no longer the one without a search
+        await settle(pilot)
+        assert object_list.item_at(0).row == bulk.objects(sort="size", limit=1).items[0]
+        assert indexes_held(screen, object_list) == {id(object_list.ids)}
 
 
 async def test_superseded_search_is_cancelled(
@@ -310,6 +429,54 @@ async def test_open_click_and_copy(make_app, zb_alive) -> None:
         assert type(pilot.app.screen).__name__ == "ObjectDetailScreen"
         if hasattr(pilot.app.screen, "path"):
             assert pilot.app.screen.path == rows[2].path
+
+
+async def test_copy_of_a_loading_row_and_the_footer_left_alone(
+    make_app, bulk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = bulk.object_ids()
+    async with make_app(bulk).run_test(size=SIZE) as pilot:
+        screen, object_list = await open_objects(pilot)
+        # Refreshing bindings rebuilds the footer: only when "copy" comes or goes.
+        refreshes: list[bool] = []
+        real_refresh = screen.refresh_bindings
+        monkeypatch.setattr(screen, "refresh_bindings", lambda: refreshes.append(True) or real_refresh())
+        real = bulk.objects_by_ids
+        release = threading.Event()
+
+        def held(wanted):
+            release.wait(5)
+            return real(wanted)
+
+        monkeypatch.setattr(bulk, "objects_by_ids", held)
+        await pilot.press("end")
+        assert object_list.selected is None and screen.check_action("copy", ()) is True
+        await pilot.press("y")  # on a row still loading: copied when it arrives...
+        await pilot.press("home")  # ...unless the cursor moved on
+        release.set()
+        await settle(pilot)
+        assert pilot.app.clipboard == ""
+
+        release.clear()
+        target = PAGE_SIZE * 7 + 5
+        object_list.cursor = target
+        await pilot.pause()
+        assert object_list.selected is None
+        await pilot.press("y")
+        assert pilot.app.clipboard == ""
+        release.set()
+        await settle(pilot)
+        assert pilot.app.clipboard == real([ids[target]])[0].path
+        await pilot.press("pagedown", "pageup", "end", "home")
+        await settle(pilot)
+        assert refreshes == []
+
+        screen.apply_options(search="no-such-object")
+        await settle(pilot)
+        assert refreshes == [True] and screen.check_action("copy", ()) is False
+        screen.apply_options(search="")
+        await settle(pilot)
+        assert refreshes == [True, True] and screen.check_action("copy", ()) is True
 
 
 # -- big lists: an index plus pages ---------------------------------------------------------

@@ -4,36 +4,37 @@ The list (`ObjectList`) keeps only an index of ids and a few pages of rows,
 so it scrolls a million objects as smoothly as a hundred. This screen owns the
 queries: the first page (shown at once), the whole index (loaded behind it),
 search as you type, and the pages the list asks for.
+
+Search as you type has no debounce: a keystroke starts its query at once when
+none is running (the leading edge). While one runs, later keystrokes cancel it
+(the store interrupts its scan) and wait for its thread to end; only the
+newest of them then runs. A query lane (`_Lane`) keeps that rule for the
+first page and for the whole index, so a burst of typing never piles up
+threads that fight over the GIL with the one that matters.
 """
 
 from __future__ import annotations
 
 import array
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.timer import Timer
+from textual.message import Message
 from textual.widgets import Footer, Header, Input, Label
+from textual.worker import Worker
 
+from ..store.errors import QueryCancelled
 from ..store.formats import NIX32_ALPHABET
 from ..widgets.object_list import PAGE_SIZE, ListedObject, ObjectList
 from .base import StoreScreen
 
 __all__ = ["ObjectsScreen", "SearchBox"]
-
-SEARCH_DEBOUNCE_SECONDS = 0.15
-"""Wait this long after the last keystroke before searching: typing "openssl"
-fires one query, not seven, yet the list still follows the typing (a
-keystroke gap of a fast typist is ~100 ms; 150 ms feels instant)."""
-
-INDEX_CACHE_SIZE = 4
-"""Indexes kept for going back (clearing a search, toggling the sort back):
-a million-object index is 8 MB and costs about a second to rebuild."""
 
 AUTO_RELOAD_LIMIT = 50_000
 """When the store changes, lists up to this long reload by themselves (a
@@ -69,6 +70,98 @@ loads the rows you look at a page at a time (rows still loading show as `…`).
 
 def _looks_like_digest(text: str) -> bool:
     return 0 < len(text) <= DIGEST_LENGTH and all(c in NIX32_ALPHABET for c in text)
+
+
+Query = tuple[str, "str | None", bool]
+"""What the list shows: (sort, search term, .drv only)."""
+
+
+@dataclass(eq=False, slots=True)
+class _Run:
+    """One query thread of a lane."""
+
+    worker: Worker | None = None
+    started: bool = False
+    """Set by the thread as it begins."""
+    superseded: bool = False
+    """Set on the UI thread: a thread that has not begun returns at once."""
+
+
+class _RunEnded(Message):
+    """Posted by a lane's thread when its store call returned (or raised)."""
+
+    def __init__(self, run: _Run) -> None:
+        super().__init__()
+        self.run = run
+
+
+class _Lane:
+    """One kind of query that runs in at most one thread at a time.
+
+    ``submit`` starts at once when the lane is idle. Otherwise it cancels the
+    running query (the store interrupts its scan) and waits: when that thread
+    ends, the newest submission starts; older ones waiting with it are
+    dropped. A superseded query left running would only compete for the GIL
+    and the CPUs with the one the user is waiting for.
+    """
+
+    def __init__(self, screen: ObjectsScreen, key: str) -> None:
+        self.screen = screen
+        self.key = key
+        self.running: _Run | None = None
+        self.waiting: tuple[Callable[[], Any], Callable[[Any], None]] | None = None
+
+    def submit(self, fetch: Callable[[], Any], deliver: Callable[[Any], None]) -> None:
+        self.waiting = (fetch, deliver)
+        if self.running is None:
+            self._start()
+        else:
+            self._supersede(self.running)
+
+    def cancel(self) -> None:
+        """Drop the waiting query and cancel the running one."""
+        self.waiting = None
+        if self.running is not None:
+            self._supersede(self.running)
+
+    @staticmethod
+    def _supersede(run: _Run) -> None:
+        # Either the thread sees the flag, or this sees that it started and
+        # cancels its worker (which interrupts SQLite). A worker is never
+        # cancelled before its thread begins: its thread would then never
+        # run, and never say that it ended.
+        run.superseded = True
+        if run.started and run.worker is not None:
+            run.worker.cancel()
+
+    def _start(self) -> None:
+        assert self.waiting is not None
+        fetch, deliver = self.waiting
+        self.waiting = None
+        run = _Run()
+        screen = self.screen
+
+        def in_thread() -> Any:
+            run.started = True
+            try:
+                if run.superseded:
+                    raise QueryCancelled("superseded before it started")
+                return fetch()
+            finally:
+                screen.post_message(_RunEnded(run))
+
+        self.running = run
+        screen.load(in_thread, deliver, key=self.key)
+        # The worker just created: the newest of this screen's group.
+        run.worker = next((w for w in reversed(screen.workers) if w.node is screen and w.group == self.key), None)
+
+    def ended(self, run: _Run) -> None:
+        """``run``'s thread is done: start the newest waiting query."""
+        if run is not self.running:
+            return
+        self.running = None
+        if self.waiting is not None:
+            self._start()
 
 
 class SearchBox(Input):
@@ -112,15 +205,26 @@ class ObjectsScreen(StoreScreen):
         """Bumped per query; results of an older one are dropped."""
         self._shown_gen = -1
         """The query generation whose rows the list shows (first page or index)."""
-        self._index_cache: OrderedDict[tuple, array.array] = OrderedDict()
+        self._shown_query: Query | None = None
+        """The query whose rows the list shows."""
+        self._base: tuple[Query, array.array, list[ListedObject]] | None = None
+        """The index of the list without a search (this sort and filter) and
+        the rows of its first page, kept so that clearing a search shows it at
+        once. By name it is the store's own name index array (shared, no
+        copy); other indexes are not kept: the one shown is the list's."""
+        self._first_lane = _Lane(self, "first-page")
+        self._index_lane = _Lane(self, "index")
         self._token: tuple | None = None
         """The database's data version when the shown index was read."""
         self._stale = False
         """The store changed since the index was read (and no reload yet)."""
-        self._debounce: Timer | None = None
         self._loading = False
         self._can_copy = False
-        """Whether a loaded row is selected (the ``y`` binding shows)."""
+        """Whether the list has rows (the ``y`` binding shows)."""
+        self._copy_wanted: int | None = None
+        """``y`` was pressed on this object while its row was loading."""
+        self._labels: dict[str, str] = {}
+        """The text of each status label, to skip updates that change nothing."""
 
     # -- layout ------------------------------------------------------------------
 
@@ -144,18 +248,19 @@ class ObjectsScreen(StoreScreen):
 
     # -- queries -------------------------------------------------------------------
 
-    def _query(self) -> tuple:
+    def _query(self) -> Query:
         return (self.sort, self.search, self.drv_only)
 
     def _reload(self, *, keep_id: int | None = None) -> None:
         """Load the list for the current sort, search and filter.
 
         First one page from a top-N query, shown at once; then, only if there
-        is more, the whole index from a full sort (about a second for a
-        million objects). The two run one after the other so that the first
-        page does not compete with the big sort, and a search with fewer than
-        a page of matches costs one query. Both workers are exclusive: a newer
-        query cancels them, and the store interrupts their SQLite scans.
+        is more, the whole index (by name from the store's name index, by size
+        a full sort: about a second for a million objects). The two run one
+        after the other so that the first page does not compete with the big
+        query, and a search with fewer than a page of matches costs one
+        query. Each runs in its lane (`_Lane`): a newer query cancels an older
+        one, and the store interrupts its SQLite scan.
 
         Args:
             keep_id: A live reload: skip the first page, and keep the cursor on
@@ -164,17 +269,31 @@ class ObjectsScreen(StoreScreen):
         self._query_gen += 1
         gen = self._query_gen
         query = self._query()
+        base = self._base
+        if base is not None and self._shown_query == base[0] and query != base[0]:
+            # Leaving the list without a search: keep its first rows to come back to.
+            self._base = (base[0], base[1], self.object_list.page_items(0))
         self.object_list.sort = self.sort
-        cached = self._index_cache.get(query)
-        if cached is not None and keep_id is None:
-            self._index_cache.move_to_end(query)
-            self._show_index(gen, query, None, cached)
-            return
-        self._loading = True
+        self._index_lane.cancel()  # the index being loaded, if any, is another query's
         if keep_id is not None:
+            self._first_lane.cancel()
+            self._loading = True
             self._shown_gen = gen  # a live reload: the rows shown stay meaningful
             self._load_index(gen, query, keep_id)
+        elif query == self._shown_query:
+            # Back to what the list shows (a letter typed and erased): keep it,
+            # and the cursor; only a first page still needs its index.
+            self._first_lane.cancel()
+            self._shown_gen = gen
+            self._loading = not self.object_list.complete
+            if self._loading:
+                self._load_index(gen, query, None)
+        elif self._base is not None and self._base[0] == query:
+            self._first_lane.cancel()
+            self._show_index(gen, query, None, self._base[1], self._base[2])
+            return
         else:
+            self._loading = True
             sort, search, drv_only = query
             store = self.store
 
@@ -184,10 +303,10 @@ class ObjectsScreen(StoreScreen):
                 items = [ListedObject(r, store.on_disk(r.path)) for r in page.items]
                 return token, items, page.next_key is not None
 
-            self.load(first_page, partial(self._first_page_loaded, gen, query), key="first-page")
+            self._first_lane.submit(first_page, partial(self._first_page_loaded, gen, query))
         self._update_status()
 
-    def _first_page_loaded(self, gen: int, query: tuple, result: tuple[tuple, list[ListedObject], bool]) -> None:
+    def _first_page_loaded(self, gen: int, query: Query, result: tuple[tuple, list[ListedObject], bool]) -> None:
         if gen != self._query_gen:
             return
         token, items, more = result
@@ -198,10 +317,11 @@ class ObjectsScreen(StoreScreen):
             return
         self.object_list.show_first_page(items, more=True)
         self._shown_gen = gen
+        self._shown_query = query
         self._update_status()
         self._load_index(gen, query, None)
 
-    def _load_index(self, gen: int, query: tuple, keep_id: int | None) -> None:
+    def _load_index(self, gen: int, query: Query, keep_id: int | None) -> None:
         sort, search, drv_only = query
         store = self.store
 
@@ -209,9 +329,9 @@ class ObjectsScreen(StoreScreen):
             token = store.data_version()
             return token, store.object_ids(sort=sort, search=search, drv_only=drv_only)
 
-        self.load(index, partial(self._index_loaded, gen, query, keep_id), key="index")
+        self._index_lane.submit(index, partial(self._index_loaded, gen, query, keep_id))
 
-    def _index_loaded(self, gen: int, query: tuple, keep_id: int | None, result: tuple[tuple, array.array]) -> None:
+    def _index_loaded(self, gen: int, query: Query, keep_id: int | None, result: tuple[tuple, array.array]) -> None:
         if gen != self._query_gen:
             return
         self._token, ids = result
@@ -221,10 +341,16 @@ class ObjectsScreen(StoreScreen):
             keep_id = selected.row.id if selected else None
         self._show_index(gen, query, keep_id, ids)
 
+    @on(_RunEnded)
+    def _run_ended(self, message: _RunEnded) -> None:
+        message.stop()
+        self._first_lane.ended(message.run)
+        self._index_lane.ended(message.run)
+
     def _show_index(
         self,
         gen: int,
-        query: tuple,
+        query: Query,
         keep_id: int | None,
         ids: array.array,
         items: Sequence[ListedObject] = (),
@@ -233,10 +359,12 @@ class ObjectsScreen(StoreScreen):
         self._stale = False
         self._loading = False
         self._shown_gen = gen
-        self._index_cache[query] = ids
-        self._index_cache.move_to_end(query)
-        while len(self._index_cache) > INDEX_CACHE_SIZE:
-            self._index_cache.popitem(last=False)
+        self._shown_query = query
+        sort, search, drv_only = query
+        if search is None:
+            self._base = (query, ids, [])
+        elif self._base is not None and self._base[0] != (sort, None, drv_only):
+            self._base = None  # another sort or filter's: clearing the search will not show it
         self.object_list.set_index(ids, keep_id=keep_id, first_rows=items)
         self._after_index()
 
@@ -272,7 +400,7 @@ class ObjectsScreen(StoreScreen):
     def _version_checked(self, token: tuple) -> None:
         if self._token is None or token == self._token or self._loading:
             return
-        self._index_cache.clear()
+        self._base = None
         if self.object_list.row_count <= AUTO_RELOAD_LIMIT:
             self._reload_keeping_cursor()
         else:
@@ -284,6 +412,13 @@ class ObjectsScreen(StoreScreen):
         self._reload(keep_id=selected.row.id if selected else -1)
 
     # -- status line -----------------------------------------------------------------
+
+    def _set_label(self, label_id: str, text: str) -> None:
+        # A label update repaints (another frame): only when the text changed.
+        if self._labels.get(label_id) != text:
+            self._labels[label_id] = text
+            # Fixed-size labels: skip the layout pass (cursor moves update these).
+            self.query_one(f"#{label_id}", Label).update(text, layout=False)
 
     def _update_status(self) -> None:
         object_list = self.object_list
@@ -306,23 +441,33 @@ class ObjectsScreen(StoreScreen):
                 text += " · counting…"
         if self._stale:
             text += " · the store changed: r reloads"
-        # Fixed-size labels: skip the layout pass (cursor moves update these).
-        self.query_one("#objects-status", Label).update(text, layout=False)
+        self._set_label("objects-status", text)
         self._update_position()
 
     def _update_position(self) -> None:
         object_list = self.object_list
         count = object_list.row_count
         text = f"{object_list.cursor + 1:,} of {count:,}{'' if object_list.complete else '+'}" if count else ""
-        self.query_one("#objects-position", Label).update(text, layout=False)
+        self._set_label("objects-position", text)
 
     @on(ObjectList.Highlighted)
     def _highlighted(self, event: ObjectList.Highlighted) -> None:
         self._update_position()
-        # Only when "copy" comes or goes: refreshing bindings rebuilds the footer.
-        if (event.item is not None) != self._can_copy:
-            self._can_copy = event.item is not None
+        object_list = self.object_list
+        # "Copy" is there whenever a row is: a row still loading is copied
+        # when it arrives. Refreshing bindings rebuilds the footer (~100
+        # widgets restyled), so only when the answer changes.
+        can_copy = object_list.row_count > 0
+        if can_copy != self._can_copy:
+            self._can_copy = can_copy
             self.refresh_bindings()
+        wanted = self._copy_wanted
+        if wanted is not None:
+            if event.item is not None and event.item.row.id == wanted:
+                self._copy_wanted = None
+                self.zapp.copy_path(event.item.row.path)
+            elif object_list.id_at(event.index) != wanted or not object_list.is_loading(event.index):
+                self._copy_wanted = None  # the cursor moved on, or the object is gone
 
     # -- search -----------------------------------------------------------------------
 
@@ -349,12 +494,10 @@ class ObjectsScreen(StoreScreen):
 
     @on(Input.Changed, "#objects-search")
     def _typed(self, event: Input.Changed) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(SEARCH_DEBOUNCE_SECONDS, self._search_now)
+        self._search_now()
 
     def _search_now(self) -> None:
-        self._debounce = None
+        """Search for what the box holds (no debounce: see `_Lane` for bursts)."""
         term = self._search_term(self.query_one(SearchBox).value)
         if term != self.search:
             self.search = term
@@ -363,8 +506,6 @@ class ObjectsScreen(StoreScreen):
     @on(Input.Submitted, "#objects-search")
     def _submitted(self, event: Input.Submitted) -> None:
         """Enter in the search box: jump to the one object meant, or filter."""
-        if self._debounce is not None:
-            self._debounce.stop()
         self._search_now()
         text = event.value.strip()
         if not text:
@@ -394,11 +535,8 @@ class ObjectsScreen(StoreScreen):
         box = self.query_one(SearchBox)
         if search is not None:
             box.value = search
-        if self._debounce is not None:
-            self._debounce.stop()
-            self._debounce = None
         # Setting the value posts Input.Changed; with self.search already set
-        # to the same term, its debounced search is a no-op.
+        # to the same term, its search is a no-op.
         self.search = self._search_term(box.value)
         self._reload()
         self.object_list.focus()
@@ -430,13 +568,17 @@ class ObjectsScreen(StoreScreen):
         self._reload()
 
     def action_reload(self) -> None:
-        self._index_cache.clear()
+        self._base = None
         self._reload_keeping_cursor()
 
     def action_copy(self) -> None:
-        selected = self.object_list.selected
+        object_list = self.object_list
+        selected = object_list.selected
         if selected is not None:
+            self._copy_wanted = None
             self.zapp.copy_path(selected.row.path)
+        elif object_list.is_loading(object_list.cursor):
+            self._copy_wanted = object_list.id_at(object_list.cursor)  # copied when its page arrives
 
     @on(ObjectList.Opened)
     def _opened(self, event: ObjectList.Opened) -> None:

@@ -41,18 +41,22 @@ PAGE_SIZE = 200
 plus 200 on-disk checks; it covers about five screens of 40 lines, so
 scrolling rarely waits, while a jump anywhere costs one short query."""
 
-MAX_PAGES = 64
-"""Pages kept in the LRU cache: 12,800 rows, a few MB. Plenty of screens in
-either direction of where the user is; a whole million-object store as rows
-would cost hundreds of MB."""
+MAX_PAGES = 16
+"""Pages kept in the LRU cache: 3,200 rows, about 100 screens around where the
+user is, ~1 MB and ~6,000 Python objects (64 pages were 4 MB and 25,000
+objects, every one of them scanned by each full garbage collection, which
+then paused the UI for longer). A page evicted costs one short query again."""
 
 PREFETCH_MARGIN = 60
 """Also fetch the page of any row within this many rows of the visible ones,
 so that ordinary scrolling finds its rows already loaded."""
 
-STRIP_CACHE_SIZE = 1000
-"""Rendered rows kept (about 25 screens): moving the cursor redraws two rows,
-and scrolling back redraws nothing new."""
+STRIP_CACHE_SIZE = 256
+"""Rendered rows kept (least recently drawn dropped first): several screens,
+with and without the cursor, so moving the cursor redraws two rows and
+scrolling back a few screens redraws nothing new. A strip, with its caches
+and the strips Textual derives from it, is ~27 Python objects: 1,000 of them
+weighed on every full garbage collection."""
 
 DIGEST_CHARS = 7
 """Digest characters shown after a name: enough to tell two builds of the same
@@ -223,8 +227,11 @@ class ObjectList(ScrollView, can_focus=True, inherit_bindings=False):
         self._ensure_scheduled = False
         self._parts: dict[str, Style] = {}
         """Cache of `_part` styles, cleared when styles change."""
-        self._strips: OrderedDict[tuple[int, bool, int], Strip] = OrderedDict()
-        """Rendered rows by (object id, under the cursor, width)."""
+        self._strips: OrderedDict[tuple[ListedObject, bool, int], Strip] = OrderedDict()
+        """Rendered rows by (row, under the cursor, width). Keyed by the row
+        itself, not its id, so a row fetched again with another on-disk state
+        or size renders afresh, and rows survive new indexes (the next
+        keystroke's search shares most of them)."""
         self._frame: tuple[int, Style, Style] | None = None
         """Width, row style and cursor style while a frame renders."""
         self.message = "Loading…"
@@ -246,6 +253,21 @@ class ObjectList(ScrollView, can_focus=True, inherit_bindings=False):
     def ids(self) -> Sequence[int]:
         """The index (read-only by convention)."""
         return self._ids
+
+    def id_at(self, index: int) -> int | None:
+        """The id of the object at ``index`` (loaded or not)."""
+        return self._ids[index] if 0 <= index < len(self._ids) else None
+
+    def is_loading(self, index: int) -> bool:
+        """Whether ``index`` is a row whose page has not arrived yet."""
+        return 0 <= index < len(self._ids) and index // PAGE_SIZE not in self._pages
+
+    def page_items(self, number: int) -> list[ListedObject]:
+        """The rows of page ``number`` in order, if it is loaded (else empty)."""
+        page = self._pages.get(number)
+        if page is None:
+            return []
+        return [item for i in page.ids if (item := page.rows.get(i)) is not None]
 
     def item_at(self, index: int) -> ListedObject | None:
         """The row at ``index`` if its page is loaded."""
@@ -313,7 +335,6 @@ class ObjectList(ScrollView, can_focus=True, inherit_bindings=False):
             if tuple(ids[number * PAGE_SIZE : (number + 1) * PAGE_SIZE]) != page.ids:
                 del self._pages[number]
         self._ids = ids
-        self._strips.clear()  # a reload may bring new on-disk states
         self._complete = complete
         self._more = more
         self.virtual_size = Size(0, self._line_count())
@@ -379,7 +400,13 @@ class ObjectList(ScrollView, can_focus=True, inherit_bindings=False):
             return
         self._pending.discard(number)
         self._store_page(number, ids, items)
-        self.refresh()
+        # Repaint only the rows of this page on screen: most pages arrive
+        # ahead of the scrolling (PREFETCH_MARGIN), when none of them is.
+        top, bottom = self._visible_rows()
+        first = max(top, number * PAGE_SIZE)
+        last = min(bottom, number * PAGE_SIZE + len(ids))
+        if first < last:
+            self.refresh(Region(0, first - top + 1, self.size.width, last - first))
         if self.cursor // PAGE_SIZE == number:
             self._post_highlighted()
 
@@ -526,12 +553,14 @@ class ObjectList(ScrollView, can_focus=True, inherit_bindings=False):
         item = page.rows.get(self._ids[index])
         if item is None:
             return self._note("(no longer in the store)", width, style)
-        key = (item.row.id, index == self.cursor, width)
+        key = (item, index == self.cursor, width)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._strips[key] = self._row(item, width, style)
             if len(self._strips) > STRIP_CACHE_SIZE:
                 self._strips.popitem(last=False)
+        else:
+            self._strips.move_to_end(key)
         return strip
 
     def _part(self, name: str) -> Style:
