@@ -324,3 +324,25 @@ async def test_columns_follow_the_width_tier(zb_stale, demo_stale: DemoStore, ma
         assert screen.tier == "narrow"
         started = table.get_row(active)[2].plain
         assert len(started) == 16  # minutes only: "2026-11-23 13:19"
+
+
+async def test_a_live_screen_refreshes_only_when_coming_back(zb_stale, make_app, monkeypatch) -> None:
+    # Textual sends ScreenResume when a mode's screen is first shown too: that
+    # must not reload what the screen has just loaded. Coming back from another
+    # section reloads once.
+    refreshes: list[int] = []
+    original = BuildsScreen.refresh_data
+
+    def counting(self) -> None:
+        refreshes.append(1)
+        original(self)
+
+    monkeypatch.setattr(BuildsScreen, "refresh_data", counting)
+    async with make_app(zb_stale).run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await show_builds(pilot)
+        assert refreshes == []
+        await pilot.press("1")
+        await settle(pilot)
+        await show_builds(pilot)
+        assert refreshes == [1]

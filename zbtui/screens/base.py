@@ -176,11 +176,16 @@ class StoreScreen(Screen):
         if self.LIVE:
             self.refresh_data()
 
+    def on_screen_suspend(self) -> None:
+        self._was_suspended = True
+
     def on_screen_resume(self) -> None:
-        # Coming back to a live screen: what it shows may be stale.
-        if self.LIVE and getattr(self, "_loaded_once", False):
+        # Coming back to a live screen: what it shows may be stale. Only after
+        # another screen really was on top: Textual also sends ScreenResume
+        # when a mode's screen is first shown, and that one just loaded.
+        if self.LIVE and getattr(self, "_was_suspended", False):
             self.refresh_data()
-        self._loaded_once = True
+        self._was_suspended = False
 
     def refresh_data(self) -> None:
         """Reload what the screen shows (live screens override this)."""

@@ -297,9 +297,10 @@ class RealizationsScreen(StoreScreen):
 
     # -- loading ----------------------------------------------------------------------
 
-    def _reload(self, *, limit: int = PAGE_SIZE, quiet: bool = False) -> None:
+    def _reload(self, *, limit: int | None = None, quiet: bool = False) -> None:
         # Workers get the store itself, never ``self``: nothing of the screen is touched off-thread.
         search, store = self._search, self.store
+        limit = PAGE_SIZE if limit is None else limit
 
         def fetch() -> tuple[str, Page[Realization]]:
             return store.trust_description(), store.realizations(search=search, limit=limit)
