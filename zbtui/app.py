@@ -123,7 +123,10 @@ class ZbtuiApp(App[int]):
         Binding("2", "section('objects')", "Objects", tooltip="Every object in the store", id="zb-go-objects"),
         Binding("3", "section('builds')", "Builds", tooltip="Builds, newest first, live", id="zb-go-builds"),
         Binding("4", "section('realizations')", "Realizations", show=False, tooltip="Realizations and signatures", id="zb-go-realizations"),
-        Binding("g", "goto", "Go to", tooltip="Open a path, base name or digest prefix", id="zb-goto"),
+        # Priority: run as the key arrives, so that what is typed in the same
+        # burst goes to the prompt (a non-priority binding runs only after the
+        # key has bubbled through the widgets, and the next keys went ahead).
+        Binding("g", "goto", "Go to", tooltip="Open a path, base name or digest prefix", id="zb-goto", priority=True),
         Binding("q", "quit", "Quit", id="zb-quit"),
     ]
 
@@ -282,7 +285,23 @@ class ZbtuiApp(App[int]):
     def open_realizations(self, *, path: str | None = None, drv_hash: str | None = None) -> None:
         self.push_screen(screen_module("realizations").RealizationDetailScreen(path=path, drv_hash=drv_hash))
 
+    def type_into_focused_input(self, character: str) -> bool:
+        """Insert ``character`` into the focused text input, if one has focus.
+
+        For priority bindings on printable keys: in a text field the key is
+        text, not a command.
+        """
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.insert_text_at_cursor(character)
+            return True
+        return False
+
     def action_goto(self) -> None:
+        if self.type_into_focused_input("g"):
+            return
         self.push_screen(screen_module("goto").GotoScreen())
 
     def action_help(self) -> None:

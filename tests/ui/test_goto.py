@@ -36,3 +36,22 @@ async def test_goto_escape_cancels(zb_alive, make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(pilot.app.screen, GotoScreen)
+
+
+async def test_keys_typed_in_one_burst_after_g_reach_the_prompt(zb_alive, demo_alive, make_app):
+    # "g" then the digest, delivered in one read (fast typing, a paste, SSH):
+    # the prompt is not mounted yet when the letters arrive; none may be lost.
+    from textual import events
+    from textual.widgets import Input
+
+    glibc = demo_alive.facts["shared_base"]
+    digest = glibc.rsplit("/", 1)[1][:9]
+    async with make_app(zb_alive).run_test(size=(100, 30)) as pilot:
+        await _settle(pilot)
+        pilot.app.post_message(events.Key("g", "g"))
+        for char in digest:
+            pilot.app.post_message(events.Key(char, char))
+        await pilot.pause()
+        await _settle(pilot)
+        assert isinstance(pilot.app.screen, GotoScreen)
+        assert pilot.app.screen.query_one(Input).value == digest

@@ -613,3 +613,22 @@ def test_screen_has_help_and_bindings() -> None:
     assert {"slash", "s", "d", "y"} <= keys
     assert "drv" in ObjectsScreen.HELP and "NAR" in ObjectsScreen.HELP
     assert Path(objects_module.__file__).name == "objects.py"
+
+
+async def test_keys_typed_in_one_burst_after_slash_reach_the_search(make_app, zb_alive) -> None:
+    # A fast typist (or a paste, or an SSH link delivering keys together) sends
+    # "/gcc" in one read: every letter after "/" belongs to the search box,
+    # none to the list's own keys (g would open "Go to").
+    async with make_app(zb_alive).run_test(size=SIZE) as pilot:
+        screen, object_list = await open_objects(pilot)
+        assert object_list.has_focus
+        for key, char in [("slash", "/"), ("g", "g"), ("c", "c"), ("c", "c")]:
+            pilot.app.post_message(events.Key(key, char))
+        await pilot.pause()
+        await settle(pilot)
+        assert pilot.app.screen is screen, "a key went to the list and opened another screen"
+        assert screen.query_one(SearchBox).value == "gcc"
+        # In the box, "/" and "g" are text (a path being typed), not commands.
+        await pilot.press("slash", "g")
+        assert screen.query_one(SearchBox).value == "gcc/g"
+        assert pilot.app.screen is screen

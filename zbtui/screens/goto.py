@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
+from textual.widgets import Input, Label
 
 from ..widgets.path_picker import PathPicker
 
@@ -26,6 +26,25 @@ class GotoScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(PathPicker).focus_input()
+
+    def on_key(self, event: events.Key) -> None:
+        # Letters typed right after ``g``, in the same burst, were dispatched
+        # while this prompt was still mounting, to the screen rather than its
+        # input: type them into the input, in order.
+        if event.is_printable and event.character:
+            field = self.query_one(PathPicker).query_one(Input)
+            if self.focused is not field:
+                self.set_focus(field)
+            field.insert_text_at_cursor(event.character)
+            event.stop()
+
+    def on_paste(self, event: events.Paste) -> None:
+        # A path pasted right after ``g`` (same reason as above).
+        field = self.query_one(PathPicker).query_one(Input)
+        if self.focused is not field:
+            self.set_focus(field)
+            field.insert_text_at_cursor(event.text)
+            event.stop()
 
     @on(PathPicker.Picked)
     def _picked(self, event: PathPicker.Picked) -> None:

@@ -54,7 +54,8 @@ the error usually is.
 """
 
     BINDINGS = [
-        Binding("slash", "search", "Search", tooltip="Find text in the log"),
+        # Priority, so the letters typed right after "/" in one burst reach the box.
+        Binding("slash", "search", "Search", tooltip="Find text in the log", priority=True),
         Binding("n", "next_match", "Next", tooltip="Go to the next match"),
         Binding("N", "previous_match", "Previous", tooltip="Go to the previous match"),
         Binding("f", "toggle_follow", "Follow", tooltip="Stay at the end while the build writes"),
@@ -221,10 +222,13 @@ the error usually is.
         return True
 
     def action_search(self) -> None:
+        if self.zapp.type_into_focused_input("/"):
+            return  # a slash typed in the search box
         search = self.query_one("#log-search", Input)
         search.display = True
         search.value = self.query_one(LogView).last_search or ""
-        search.focus()
+        # At once, so letters typed right after "/" reach the search box.
+        self.set_focus(search)
 
     def action_close_search(self) -> None:
         self.query_one("#log-search", Input).display = False

@@ -187,7 +187,8 @@ class ObjectsScreen(StoreScreen):
     LIVE = True
 
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", tooltip="Search names and digest prefixes", id="zb-objects-search"),
+        # Priority, so the letters typed right after "/" in one burst reach the box.
+        Binding("slash", "focus_search", "Search", tooltip="Search names and digest prefixes", id="zb-objects-search", priority=True),
         Binding("s", "toggle_sort", "Sort", tooltip="Sort by name or by NAR size (largest first)", id="zb-objects-sort"),
         Binding("d", "toggle_drv", ".drv only", tooltip="Show only derivations (.drv), or everything", id="zb-objects-drv"),
         Binding("y", "copy", "Copy path", tooltip="Copy the selected path (OSC 52)", id="zb-objects-copy"),
@@ -549,7 +550,11 @@ class ObjectsScreen(StoreScreen):
         return True
 
     def action_focus_search(self) -> None:
-        self.query_one(SearchBox).focus()
+        if self.zapp.type_into_focused_input("/"):
+            return  # typing a path into a text field
+        # At once (``focus()`` waits for the next idle): the letters typed
+        # right after "/", in the same burst, must go to the search box.
+        self.set_focus(self.query_one(SearchBox))
 
     def action_toggle_sort(self) -> None:
         self._set_sort("size" if self.sort == "name" else "name")

@@ -470,7 +470,8 @@ class RealizationsScreen(StoreScreen):
         return True
 
     def action_search(self) -> None:
-        self.query_one(Input).focus()
+        # At once, so letters typed right after "/" reach the filter.
+        self.set_focus(self.query_one(Input))
 
     def action_open_output(self) -> None:
         real = self._current()

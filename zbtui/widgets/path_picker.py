@@ -64,7 +64,9 @@ class PathPicker(Vertical):
         self.query_one(OptionList).display = False
 
     def focus_input(self) -> None:
-        self.query_one(Input).focus()
+        # At once, not on the next idle as ``focus()`` does: keys that arrive
+        # in the same read as the one that opened the prompt must land here.
+        self.screen.set_focus(self.query_one(Input))
 
     @on(Input.Changed, "#picker-input")
     def _typed(self, event: Input.Changed) -> None:
