@@ -152,6 +152,29 @@ def test_object_ids_is_cancellable(bulk) -> None:
             bulk.object_ids(sort="name")
 
 
+def test_a_search_of_the_name_index_is_cancellable(bulk) -> None:
+    # Served from memory once the index exists (no SQLite step to interrupt):
+    # a superseded keystroke's scan asks between chunks whether to go on.
+    everything = bulk.object_ids(sort="name")  # builds the index
+    index = bulk._name_index
+    pattern = index.pattern(b"t", False)
+    asked: list[int] = []
+
+    def check() -> None:
+        asked.append(1)
+        raise QueryCancelled("superseded")
+
+    with pytest.raises(QueryCancelled):
+        index.scan(pattern, None, check)
+    assert asked == [1]
+    rows, _last = index.scan(pattern, None)
+    assert len(rows) == len(bulk.object_ids(sort="name", search="t")) > 0
+    with pytest.raises(QueryCancelled):
+        with bulk.cancellable(lambda: True):
+            bulk.object_ids(sort="name", search="t")
+    assert bulk.object_ids(sort="name") is everything  # the index is still there
+
+
 # -- the same contract on a real Nix database ----------------------------------------------
 
 

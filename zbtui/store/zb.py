@@ -19,7 +19,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import IO
 
@@ -213,8 +213,13 @@ class _NameIndex:
         tail = rb"(?<=\.drv)" if drv_only else b""
         return re.compile(re.escape(needle) + rb"[^\n\x01]*" + tail + rb"\x01([0-9a-f]+)")
 
-    def scan(self, pattern: re.Pattern[bytes], limit: int | None) -> tuple[array.array, int]:
+    def scan(
+        self, pattern: re.Pattern[bytes], limit: int | None, check_cancelled: Callable[[], None] = lambda: None
+    ) -> tuple[array.array, int]:
         """Rows matching ``pattern`` in order, at least ``limit`` of them if given.
+
+        ``check_cancelled`` runs between chunks (it raises to stop a scan the
+        caller no longer wants: a keystroke superseded it).
 
         Returns:
             The rows, and the last row scanned (every match up to it is in the rows).
@@ -222,6 +227,7 @@ class _NameIndex:
         rows = array.array("q")
         findall = pattern.findall
         for buffer, start, stop in self.text.chunks():
+            check_cancelled()
             found = findall(buffer, start, stop)
             if found:
                 rows.extend(map(int, found, itertools.repeat(16)))
@@ -750,7 +756,7 @@ class ZbStore(Store):
         if pattern is None:
             rows, last = array.array("q"), len(index.ids) - 1
         else:
-            rows, last = index.scan(pattern, limit)
+            rows, last = index.scan(pattern, limit, self.db.check_cancelled)
         if digest:
             rows = _merge_rows(rows, self._digest_rows(index, needle, drv_only, last))
         return rows
