@@ -116,7 +116,7 @@ def test_zbtui_modules_import_one_another_one_way_only() -> None:
 
 START = textwrap.dedent(
     """
-    import asyncio, json, sys
+    import asyncio, gc, json, sys
     from zbtui.app import ZbtuiApp
     from zbtui.store.open import StoreOptions, open_store
 
@@ -131,7 +131,8 @@ START = textwrap.dedent(
             shown = app.screen.query_one("#overview-facts").option_count
             screens = sorted(m for m in sys.modules if m.startswith("zbtui.screens."))
             sheets = sorted(src[0].rsplit("/", 1)[-1] for src in app.stylesheet.source if src[0].endswith(".tcss"))
-            print(json.dumps({"facts": shown, "screens": screens, "sheets": sheets}))
+            frozen = gc.get_freeze_count()
+            print(json.dumps({"facts": shown, "screens": screens, "sheets": sheets, "frozen": frozen}))
             app.exit()
 
     asyncio.run(main())
@@ -156,12 +157,15 @@ def test_start_imports_and_styles_only_the_first_screen(demo_alive) -> None:
     assert started["facts"] > 1  # the overview shows the store's summary
     assert started["screens"] == ["zbtui.screens.base", "zbtui.screens.overview"]
     assert started["sheets"] == sorted({*APP_STYLES, SCREEN_STYLES["overview"]})
+    assert started["frozen"] == 0
 
 
 def test_other_screens_are_imported_once_the_first_shows_data(demo_alive) -> None:
     started = _start(demo_alive, "preload")
     assert started["facts"] > 1
     assert set(started["screens"]) >= {f"zbtui.screens.{m}" for m in PRELOAD}
+    # What lives as long as the app is then out of the garbage collector's way.
+    assert started["frozen"] > 10_000
     # Importing is not showing: the stylesheets wait for their screens.
     assert started["sheets"] == sorted({*APP_STYLES, SCREEN_STYLES["overview"]})
 
