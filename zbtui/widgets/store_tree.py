@@ -118,7 +118,12 @@ class StoreTree(Tree[NodeData]):
         Binding(
             "left", "collapse_node", "Collapse", show=False, tooltip="Collapse, or go to the parent"
         ),
-        Binding("y", "copy_path", "Copy path", tooltip="Copy the path under the cursor (OSC 52)"),
+        Binding(
+            "y",
+            "copy_path",
+            "Copy path",
+            tooltip="Copy the path under the cursor, or this object's on other lines (OSC 52)",
+        ),
         Binding(
             "f",
             "jump_original",
@@ -130,8 +135,17 @@ class StoreTree(Tree[NodeData]):
     _binding_state: tuple[bool, bool] | None = None
     """What check_action answered last (the cursor watcher can run during __init__)."""
 
-    def __init__(self, direction: Direction, loader: Loader, *, id: str | None = None) -> None:
-        super().__init__("", NodeData(NodeKind.NOTE), id=id)
+    def __init__(
+        self,
+        direction: Direction,
+        loader: Loader,
+        *,
+        path: str | None = None,
+        id: str | None = None,
+    ) -> None:
+        """``path``: the object whose tree this will be (``set_root`` loads it); until
+        then, ``y`` copies it."""
+        super().__init__("", NodeData(NodeKind.NOTE, path=path), id=id)
         self.direction: Direction = direction
         self.loader = loader
         self.show_root = False
@@ -317,23 +331,31 @@ class StoreTree(Tree[NodeData]):
         elif data.path is not None:
             self.zapp.open_object(data.path)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def _copy_target(self) -> str | None:
+        """The path under the cursor; on a "more", "loading" or note line, the root's."""
         node = self.cursor_node
-        data = node.data if node is not None else None
+        if node is not None and node.data is not None and node.data.path is not None:
+            return node.data.path
+        return self.root.data.path if self.root.data is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_path":
-            return data is not None and data.path is not None
+            # Answered by the root too, so the footer does not change (and get
+            # rebuilt) as the cursor crosses "more" and "loading" lines.
+            return self._copy_target() is not None
         if action == "jump_original":
-            return data is not None and data.kind == NodeKind.SHOWN
+            node = self.cursor_node
+            return node is not None and node.data is not None and node.data.kind == NodeKind.SHOWN
         return True
 
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         super().watch_cursor_line(previous_line, line)
-        # Refreshing bindings recomposes the Footer: do it only when what
+        # Refreshing bindings may rebuild the Footer: do it only when what
         # check_action answers changes, not on every cursor move.
         node = self.cursor_node
         data = node.data if node is not None else None
         state = (
-            data is not None and data.path is not None,
+            self._copy_target() is not None,
             data is not None and data.kind == NodeKind.SHOWN,
         )
         if state != self._binding_state:
@@ -342,9 +364,9 @@ class StoreTree(Tree[NodeData]):
                 self.refresh_bindings()
 
     def action_copy_path(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.data is not None and node.data.path is not None:
-            self.zapp.copy_path(node.data.path)
+        path = self._copy_target()
+        if path is not None:
+            self.zapp.copy_path(path)
 
     def action_expand_node(self) -> None:
         node = self.cursor_node
