@@ -137,8 +137,10 @@ async def test_metadata_and_lazy_references_tree(demo_alive, make_app) -> None:
 async def test_self_reference_and_paged_referrers_of_shared_base(
     demo_alive, make_app, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Pages of 10 so the shared base's referrers need a "more" leaf.
+    # Pages of 10 so the shared base's referrers need a "more" leaf, and no
+    # loading as it comes into view (test_more_loads_as_it_scrolls_into_view).
     monkeypatch.setattr(store_tree_module, "PAGE_SIZE", 10)
+    monkeypatch.setattr(store_tree_module, "AUTO_LOAD_SCREENS", -1)
     store = open_demo(demo_alive)
     base = demo_alive.facts["shared_base"]
     assert base == demo_alive.facts["self_reference_path"]
@@ -153,8 +155,10 @@ async def test_self_reference_and_paged_referrers_of_shared_base(
 
         tabs = screen.query_one(TabbedContent)
         assert tabs.get_tab("referrers").label.plain == f"Referrers {count}"
-        # Mounted and loaded only when the tab is shown.
-        assert not screen.query("#object-referrers")
+        # Loaded only when the tab is shown (its empty tree is mounted beforehand).
+        assert not any(
+            t.root.children for t in screen.query("#object-referrers").results(StoreTree)
+        )
         await pilot.press("right_square_bracket")
         await settle(pilot)
         referrers = screen.query_one("#object-referrers", StoreTree)
@@ -182,6 +186,41 @@ async def test_self_reference_and_paged_referrers_of_shared_base(
         tabs.active = "references"
         await settle(pilot)
         assert pilot.app.focused is tree
+    store.close()
+
+
+async def test_more_loads_as_it_scrolls_into_view(
+    demo_alive, make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_tree_module, "PAGE_SIZE", 5)
+    monkeypatch.setattr(store_tree_module, "AUTO_LOAD_SCREENS", 0)
+    store = open_demo(demo_alive)
+    base = demo_alive.facts["shared_base"]
+    count = demo_alive.facts["shared_base_referrers"]
+    expected = [e.path for e in store.referrers(base, limit=count + 10).items if not e.is_self]
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, base)
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        referrers = screen.query_one("#object-referrers", StoreTree)
+        height = referrers.scrollable_content_region.height
+        assert 5 < height < count  # the test needs several pages on screen, not all
+        # Pages load until the "more" line is out of view, and no further.
+        more = referrers.root.children[-1]
+        assert more.data.kind == NodeKind.MORE
+        assert height <= more.line < height + 5
+        shown = child_paths(referrers.root, NodeKind.OBJECT)
+        assert shown == expected[: len(shown)]
+        # Moving down to it brings it into view: the next page loads.
+        referrers.move_cursor(more)
+        await settle(pilot)
+        assert child_paths(referrers.root, NodeKind.OBJECT) == expected[: len(shown) + 5]
+        await pilot.press("end")
+        for _ in range(10):
+            await settle(pilot)
+            await pilot.press("end")
+        assert child_paths(referrers.root, NodeKind.OBJECT) == expected
+        assert referrers.root.children[-1].data.kind != NodeKind.MORE
     store.close()
 
 

@@ -55,6 +55,9 @@ class ObjectDetailScreen(StoreScreen):
 
     TITLE = "Object"
 
+    AUTO_FOCUS = "#object-references"
+    """Focused as the screen mounts (not the metadata panel, the first focusable widget)."""
+
     HELP = """\
 All the store knows about one path. The panel at the top is the object's
 metadata (**m** folds it):
@@ -117,6 +120,7 @@ Tabs (click them, or **[** / **]**):
         self._unknown = False
         self._rest_started = False
         self._resumed = False
+        self._loads_started = False
         self._realizations: tuple[str, tuple[Realization, ...]] | None = None
         self._realizations_loading = False
         self._builds: tuple[Build, ...] | None = None
@@ -131,10 +135,14 @@ Tabs (click them, or **[** / **]**):
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        if not self._loads_started:
+            # The queries run while the widgets mount (their answers are handled
+            # after on_mount): the first frame can already show them.
+            self._loads_started = True
+            self._load_info()
         yield Header()
         with VerticalScroll(id="object-meta"):
             yield Static(self._loading_text(), id="object-meta-grid")
-        yield Static("", id="object-missing")
         # Only the first tab's widgets exist at first: the others are mounted
         # when first shown (``_fill``), so opening the screen mounts and styles
         # a third of the widgets.
@@ -221,9 +229,9 @@ Tabs (click them, or **[** / **]**):
 
     def on_mount(self) -> None:
         self.sub_title = _name(self.path)
-        self.query_one("#object-missing", Static).display = False
-        self.query_one("#object-references", StoreTree).focus()
-        self._load_info()
+        # The first page of references needs no metadata either (the count, for
+        # its "more" line, follows with it).
+        self.query_one("#object-references", StoreTree).set_root(self.path, None)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -263,7 +271,7 @@ Tabs (click them, or **[** / **]**):
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("references").label = f"References {info.reference_count}"
         tabs.get_tab("referrers").label = f"Referrers {info.referrer_count}"
-        self.query_one("#object-references", StoreTree).set_root(self.path, info.reference_count)
+        self.query_one("#object-references", StoreTree).set_total(info.reference_count)
         if tabs.active == "referrers":
             self._when_ready("referrers", self._start_referrers)
         if tabs.active in ("realizations", "builds"):
@@ -272,15 +280,15 @@ Tabs (click them, or **[** / **]**):
 
     def _show_unknown(self) -> None:
         self.query_one("#object-meta-grid", Static).update(Text(self.path, style="bold"))
-        missing = self.query_one("#object-missing", Static)
-        missing.update(
+        missing = Static(
             Text.assemble(
                 ("Unknown path. ", "bold"),
                 "This store's database does not mention it at all: no object, no reference, "
                 "no realization and no build names it. Press g to look for another path.",
-            )
+            ),
+            id="object-missing",
         )
-        missing.display = True
+        self.mount(missing, after="#object-meta")
         self.query_one(TabbedContent).display = False
 
     def _show_closure(self, stats: ClosureStats) -> None:
@@ -315,6 +323,8 @@ Tabs (click them, or **[** / **]**):
     def _load_rest(self) -> None:
         self._load_tab("realizations")
         self._load_tab("builds")
+        # The tab most often shown next: its (empty) tree is ready before it is.
+        self._fill("referrers")
 
     def _load_tab(self, tab: str) -> None:
         """Start loading the realizations or builds (once)."""
