@@ -309,22 +309,19 @@ Tabs (click them, or **[** / **]**):
             self._load_failed(message.key, message.error)
 
     def _maybe_load_rest(self) -> None:
-        """Once the metadata and closure are shown, count realizations and builds.
+        """Once the metadata and closure are in, count realizations and builds.
 
-        They only label their tabs until those are shown, and the verification
-        of signatures and the scan for builds would compete with what is on
-        screen: they start after that frame is painted.
+        They only label their tabs until those are shown; the verification of
+        signatures and the scan for builds would slow what is on screen, so
+        they start only now, and the Referrers tree is mounted after this frame.
         """
         if self._rest_started or not (self._info_done and self._closure_done) or self._unknown:
             return
         self._rest_started = True
-        self.call_after_refresh(self._load_rest)
-
-    def _load_rest(self) -> None:
         self._load_tab("realizations")
         self._load_tab("builds")
         # The tab most often shown next: its (empty) tree is ready before it is.
-        self._fill("referrers")
+        self.call_after_refresh(self._fill, "referrers")
 
     def _load_tab(self, tab: str) -> None:
         """Start loading the realizations or builds (once)."""
