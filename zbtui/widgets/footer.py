@@ -52,12 +52,15 @@ class Footer(TextualFooter):
         await self.recompose()
 
     def compose(self) -> ComposeResult:
-        # Each key binds ``compact`` to the footer's; FooterKey's own default
-        # differs from Footer's, so binding it restyles every key twice as it
-        # mounts. Give each key the footer's value before it mounts.
+        # Most keys bind ``compact`` to the footer's; FooterKey's own default
+        # differs from Footer's, so binding it restyles each such key twice as
+        # it mounts. Give them the footer's value before they mount (the
+        # command palette key is not bound: it keeps its own).
         compact = self.compact
         for widget in super().compose():
-            if isinstance(widget, FooterKey):
+            if isinstance(widget, FooterKey) and "compact" in (
+                getattr(widget, "_reactive_connect", None) or {}
+            ):
                 widget.set_reactive(FooterKey.compact, compact)
                 widget.set_class(compact, "-compact", update=False)
             yield widget
