@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from io import StringIO
+from pathlib import Path
 
 import pytest
-from helpers import open_demo
+from helpers import REALDATA, open_demo
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import DataTable, Input, Static, TabbedContent
@@ -18,6 +20,7 @@ from zbtui.screens.object_detail import ObjectDetailScreen
 from zbtui.screens.why import WhyScreen
 from zbtui.store.errors import StoreError
 from zbtui.store.formats import split_store_path
+from zbtui.store.open import StoreOptions, open_store
 from zbtui.widgets.link_list import LinkList
 from zbtui.widgets.store_tree import NodeData, NodeKind, StoreTree
 
@@ -397,7 +400,7 @@ async def test_a_failed_tab_load_is_retried_when_the_tab_is_shown(
 
     def flaky(path: str):
         attempts.append(path)
-        if len(attempts) == 1:
+        if len(attempts) <= 2:
             raise StoreError("database is locked")
         return realizations_for_path(path)
 
@@ -405,10 +408,62 @@ async def test_a_failed_tab_load_is_retried_when_the_tab_is_shown(
     async with make_app(store).run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, glibc)
         tabs = screen.query_one(TabbedContent)
+        # The background count failed: no count, nothing shown yet.
         assert attempts == [glibc]
-        assert tabs.get_tab("realizations").label.plain == "Realizations"  # no count
+        assert tabs.get_tab("realizations").label.plain == "Realizations"
+        # Shown, it is asked again; that fails too, and the tab says so.
         await show_tab(pilot, screen, "realizations")
-        assert attempts == [glibc, glibc]
+        assert attempts == [glibc] * 2
+        hint = plain(screen.query_one("#object-realizations-hint", Static))
+        assert hint == "Could not load: database is locked"
+        # Shown again: asked again, and this time it answers.
+        await show_tab(pilot, screen, "references")
+        await show_tab(pilot, screen, "realizations")
+        assert attempts == [glibc] * 3
         assert tabs.get_tab("realizations").label.plain == "Realizations 1"
+        assert not screen.query_one("#object-realizations-hint", Static).display
         assert "✔ trusted" in _realization_text(screen)
+    store.close()
+
+
+async def test_derivation_outputs_and_deriver_links_on_a_nix_store(
+    tmp_path: Path, make_app
+) -> None:
+    """The related list under the metadata (Nix only) is there, linked, and folds away."""
+    if not Path(REALDATA).is_dir():
+        pytest.skip("the real Nix database (shared/realdata) is not beside the repository")
+    for name in ("db.sqlite", "schema", "ca-schema"):
+        shutil.copyfile(Path(REALDATA) / name, tmp_path / name)
+    store = open_store(StoreOptions(db=str(tmp_path / "db.sqlite"), env={}, nix_conf=()))
+    drv = "/nix/store/5wjfbdi3gfjw9636bhaxf2bkkdgfrh5y-libfoo-2.0.drv"
+    outputs = store.derivation_outputs(drv)
+    assert len(outputs) == 3
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, drv)
+        related = screen.query_one("#object-related", LinkList)
+        shown = lines(related)
+        assert shown[0] == "Outputs of this derivation"
+        for output in outputs:
+            assert any(output.name in line and output.path[11:18] in line for line in shown)
+        assert related.display
+        await pilot.press("m")
+        assert not related.display
+        await pilot.press("m")
+        assert related.display
+
+        # An output names its deriver, which opens.
+        out = next(o.path for o in outputs if o.name == "out")
+        screen = await open_detail(pilot, out)
+        related = screen.query_one("#object-related", LinkList)
+        assert "Deriver" in lines(related)[0] and related.link is not None
+        assert related.link.path == drv
+        related.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, ObjectDetailScreen) and pilot.app.screen.path == drv
+
+        # A zb-like object with none has no list at all.
+        hello = "/nix/store/s007w998i569mhdq9ia0f85q33a8zzik-hello.txt"
+        screen = await open_detail(pilot, hello)
+        assert not screen.query("#object-related")
     store.close()

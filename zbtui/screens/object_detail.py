@@ -75,8 +75,9 @@ metadata (**m** folds it):
 Tabs (click them, or **[** / **]**):
 
 - **References** / **Referrers**: what this object refers to, and what refers
-  to it. Children load when you expand a node (**space** or **→**), 200 at a
-  time; **↳ n** / **↰ n** is how many each has in turn. **↺ self** marks a
+  to it. Children load when you expand a node (**space** or **→**): 50 first,
+  then more as a "… n more" line scrolls into view (**Enter** on it loads them
+  at once); **↳ n** / **↰ n** is how many each has in turn. **↺ self** marks a
   self-reference; **◌ shown above** a path already in the tree (not expanded
   twice, like `nix-store -q --tree`'s `[...]`; **f** jumps to it).
 - **Why**: **w** asks for another object and shows one shortest chain of
@@ -324,10 +325,11 @@ Tabs (click them, or **[** / **]**):
         self.call_after_refresh(self._fill, "referrers")
 
     def _load_tab(self, tab: str) -> None:
-        """Start loading the realizations or builds (once)."""
+        """Start loading the realizations or builds (once, or again after a failure)."""
         path, store = self.path, self.store
         if tab == "realizations" and self._realizations is None and not self._realizations_loading:
             self._realizations_loading = True
+            self._say_loading(tab)
             self.load(
                 lambda: (store.trust_description(), store.realizations_for_path(path)),
                 self._show_realizations,
@@ -335,6 +337,7 @@ Tabs (click them, or **[** / **]**):
             )
         elif tab == "builds" and self._builds is None and not self._builds_loading:
             self._builds_loading = True
+            self._say_loading(tab)
             self.load(
                 lambda: store.builds_for_path(path, BUILDS_LIMIT), self._show_builds, key="builds"
             )
@@ -582,17 +585,26 @@ Tabs (click them, or **[** / **]**):
                 key=build.id,
             )
 
+    def _hint(self, tab: str) -> Static | None:
+        """The hint line of the Realizations or Builds tab, once mounted."""
+        if tab not in self._ready:
+            return None
+        return self.query_one(f"#object-{tab}-hint", Static)
+
+    def _say_loading(self, tab: str) -> None:
+        hint = self._hint(tab)
+        if hint is not None:  # a retry after a failure shown there
+            hint.update("loading…")
+            hint.display = True
+
     def _load_failed(self, tab: str, error: str) -> None:
         """A realizations or builds load failed: say so in the tab; showing it retries."""
         if tab == "realizations":
             self._realizations_loading = False
         else:
             self._builds_loading = False
-        if tab in self._ready:
-            hint_id = (
-                "#object-realizations-hint" if tab == "realizations" else "#object-builds-hint"
-            )
-            hint = self.query_one(hint_id, Static)
+        hint = self._hint(tab)
+        if hint is not None:
             hint.update(Text(f"Could not load: {error}", style=self._colour("error")))
             hint.display = True
 
