@@ -4,20 +4,23 @@ the realizations that name it as an output, and the builds that produced it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widget import AwaitMount, Widget
+from textual.widgets import Button, DataTable, Header, Static, TabbedContent, TabPane
 
 from ..format import ago, duration, exact_size, human_size, timestamp
+from ..messages import QueryFailed
 from ..store.formats import split_store_path
 from ..store.models import Build, BuildOutput, ClosureStats, ObjectInfo, Realization
+from ..widgets.footer import Footer
 from ..widgets.link_list import Link, LinkList, Row
 from ..widgets.signature import badge, key_label
 from ..widgets.store_tree import StoreTree
@@ -52,6 +55,9 @@ class ObjectDetailScreen(StoreScreen):
 
     TITLE = "Object"
 
+    AUTO_FOCUS = "#object-references"
+    """Focused as the screen mounts (not the metadata panel, the first focusable widget)."""
+
     HELP = """\
 All the store knows about one path. The panel at the top is the object's
 metadata (**m** folds it):
@@ -69,8 +75,9 @@ metadata (**m** folds it):
 Tabs (click them, or **[** / **]**):
 
 - **References** / **Referrers**: what this object refers to, and what refers
-  to it. Children load when you expand a node (**space** or **→**), 200 at a
-  time; **↳ n** / **↰ n** is how many each has in turn. **↺ self** marks a
+  to it. Children load when you expand a node (**space** or **→**): 50 first,
+  then more as a "… n more" line scrolls into view (**Enter** on it loads them
+  at once); **↳ n** / **↰ n** is how many each has in turn. **↺ self** marks a
   self-reference; **◌ shown above** a path already in the tree (not expanded
   twice, like `nix-store -q --tree`'s `[...]`; **f** jumps to it).
 - **Why**: **w** asks for another object and shows one shortest chain of
@@ -105,59 +112,127 @@ Tabs (click them, or **[** / **]**):
         super().__init__()
         self.path = path
         self.info: ObjectInfo | None = None
+        self._info_done = False
         self._closure: ClosureStats | None = None
-        self._closure_error = False
+        self._closure_done = False
         self._folded = False
         self._referrers_started = False
         self._why_target: str | None = None
         self._unknown = False
+        self._rest_started = False
+        self._resumed = False
+        self._loads_started = False
+        self._realizations: tuple[str, tuple[Realization, ...]] | None = None
+        self._realizations_loading = False
+        self._builds: tuple[Build, ...] | None = None
+        self._builds_loading = False
+        self._filled: set[str] = {"references"}
+        """Tabs whose widgets are mounted (or being mounted)."""
+        self._ready: set[str] = {"references"}
+        """Tabs whose widgets are mounted."""
+        self._pending: dict[str, list[Callable[[], None]]] = {}
+        """What waits for a tab's widgets to be mounted."""
 
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        if not self._loads_started:
+            # The queries run while the widgets mount (their answers are handled
+            # after on_mount): the first frame can already show them.
+            self._loads_started = True
+            self._load_info()
         yield Header()
         with VerticalScroll(id="object-meta"):
-            yield Static(Text(f"{self.path}\nloading…"), id="object-meta-grid")
-            yield LinkList(id="object-related")
-        yield Static("", id="object-missing")
+            yield Static(self._loading_text(), id="object-meta-grid")
+        # Only the first tab's widgets exist at first: the others are mounted
+        # when first shown (``_fill``), so opening the screen mounts and styles
+        # a third of the widgets.
         with TabbedContent(id="object-tabs", initial="references"):
             with TabPane("References", id="references"):
-                yield StoreTree("references", self.load, id="object-references")
-            with TabPane("Referrers", id="referrers"):
-                yield StoreTree("referrers", self.load, id="object-referrers")
-            with TabPane("Why", id="why"):
-                yield Static(
+                yield StoreTree("references", self.load, path=self.path, id="object-references")
+            yield TabPane("Referrers", id="referrers")
+            yield TabPane("Why", id="why")
+            yield TabPane("Realizations", id="realizations")
+            yield TabPane("Builds", id="builds")
+        yield Footer()
+
+    def _tab_widgets(self, tab: str) -> list[Widget]:
+        """The widgets of a tab other than the first, mounted when it is first shown."""
+        if tab == "referrers":
+            return [StoreTree("referrers", self.load, path=self.path, id="object-referrers")]
+        if tab == "why":
+            chain = LinkList(id="object-why")
+            chain.display = False
+            return [
+                Static(
                     "Why does this object depend on another? Pick the other one: this shows one "
                     "shortest chain of references between them.",
                     id="object-why-hint",
                     classes="hint",
-                )
+                ),
                 # Compact: one line, so the chain keeps the room at 80×24.
-                yield Button("Pick the other object… (w)", id="object-why-pick", compact=True)
-                yield LinkList(id="object-why")
-            with TabPane("Realizations", id="realizations"):
-                yield Static("", id="object-trust", classes="hint")
-                yield Static("loading…", id="object-realizations-hint", classes="hint")
-                yield LinkList(id="object-realizations")
-            with TabPane("Builds", id="builds"):
-                yield Static("loading…", id="object-builds-hint", classes="hint")
-                yield MeasuredTable(id="object-builds", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+                Button("Pick the other object… (w)", id="object-why-pick", compact=True),
+                chain,
+            ]
+        if tab == "realizations":
+            return [
+                Static("", id="object-trust", classes="hint"),
+                Static("loading…", id="object-realizations-hint", classes="hint"),
+                LinkList(id="object-realizations"),
+            ]
+        if tab == "builds":
+            table = MeasuredTable(id="object-builds", cursor_type="row", zebra_stripes=True)
+            table.display = False
+            return [Static("loading…", id="object-builds-hint", classes="hint"), table]
+        return []
+
+    def _fill(self, tab: str) -> None:
+        """Mount a tab's widgets (once); ``_when_ready`` runs code after they are mounted."""
+        if tab in self._filled or tab not in TABS:
+            return
+        self._filled.add(tab)
+        mounted = self.query_one(f"#{tab}", TabPane).mount_all(self._tab_widgets(tab))
+        self.call_later(self._filled_in, tab, mounted)
+
+    async def _filled_in(self, tab: str, mounted: AwaitMount) -> None:
+        await mounted
+        self._ready.add(tab)
+        if tab == "builds":
+            builds = self.query_one("#object-builds", DataTable)
+            builds.add_column("Status", key="status")
+            builds.add_column("Build", key="id")
+            builds.add_column("Started", key="started")
+            builds.add_column("Duration", key="duration")
+            builds.add_column("Results", key="results")
+            if self._builds is not None:
+                self._render_builds(self._builds)
+        elif tab == "realizations" and self._realizations is not None:
+            self._render_realizations(self._realizations)
+        for callback in self._pending.pop(tab, []):
+            callback()
+
+    def _when_ready(self, tab: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the tab's widgets are mounted (now, if they are)."""
+        if tab in self._ready:
+            callback()
+            return
+        self._pending.setdefault(tab, []).append(callback)
+        self._fill(tab)
+
+    @on(events.ScreenResume)
+    def _first_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. Textual restyles every widget of a
+        # screen on each resume (the theme may have changed while it was hidden);
+        # on the first, right after mounting, nothing can have changed: skip it.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def on_mount(self) -> None:
         self.sub_title = _name(self.path)
-        self.query_one("#object-related", LinkList).display = False
-        self.query_one("#object-missing", Static).display = False
-        self.query_one("#object-why", LinkList).display = False
-        builds = self.query_one("#object-builds", DataTable)
-        builds.add_column("Status", key="status")
-        builds.add_column("Build", key="id")
-        builds.add_column("Started", key="started")
-        builds.add_column("Duration", key="duration")
-        builds.add_column("Results", key="results")
-        builds.display = False
-        self.query_one("#object-references", StoreTree).focus()
-        self._load_info()
+        # The first page of references needs no metadata either (the count, for
+        # its "more" line, follows with it).
+        self.query_one("#object-references", StoreTree).set_root(self.path, None)
 
     # -- loading --------------------------------------------------------------------------
 
@@ -177,12 +252,16 @@ Tabs (click them, or **[** / **]**):
             return info, outputs, derivers
 
         self.load(fetch, self._show_info, key="info")
+        # The closure needs only the path: it runs beside the info, not after it
+        # (an unknown path's closure is empty, and is not shown).
+        self.load(lambda: store.closure(path), self._show_closure, key="closure")
 
     def _show_info(
         self, result: tuple[ObjectInfo | None, tuple[BuildOutput, ...], tuple[str, ...]]
     ) -> None:
         info, outputs, derivers = result
         self.info = info
+        self._info_done = True
         if info is None:
             self._unknown = True
             self.refresh_bindings()  # why, fold and tab keys no longer apply
@@ -193,36 +272,75 @@ Tabs (click them, or **[** / **]**):
         tabs = self.query_one(TabbedContent)
         tabs.get_tab("references").label = f"References {info.reference_count}"
         tabs.get_tab("referrers").label = f"Referrers {info.referrer_count}"
-        self.query_one("#object-references", StoreTree).set_root(self.path, info.reference_count)
+        self.query_one("#object-references", StoreTree).set_total(info.reference_count)
         if tabs.active == "referrers":
-            self._start_referrers()
-        path, store = self.path, self.store
-        self.load(lambda: store.closure(path), self._show_closure, key="closure")
-        self.load(
-            lambda: (store.trust_description(), store.realizations_for_path(path)),
-            self._show_realizations,
-            key="realizations",
-        )
-        self.load(
-            lambda: store.builds_for_path(path, BUILDS_LIMIT), self._show_builds, key="builds"
-        )
+            self._when_ready("referrers", self._start_referrers)
+        if tabs.active in ("realizations", "builds"):
+            self._load_tab(tabs.active)
+        self._maybe_load_rest()
 
     def _show_unknown(self) -> None:
         self.query_one("#object-meta-grid", Static).update(Text(self.path, style="bold"))
-        missing = self.query_one("#object-missing", Static)
-        missing.update(
+        missing = Static(
             Text.assemble(
                 ("Unknown path. ", "bold"),
                 "This store's database does not mention it at all: no object, no reference, "
                 "no realization and no build names it. Press g to look for another path.",
-            )
+            ),
+            id="object-missing",
         )
-        missing.display = True
+        self.mount(missing, after="#object-meta")
         self.query_one(TabbedContent).display = False
 
     def _show_closure(self, stats: ClosureStats) -> None:
         self._closure = stats
-        self._render_meta()
+        self._closure_done = True
+        if not self._unknown:
+            self._render_meta()
+        self._maybe_load_rest()
+
+    def on_query_failed(self, message: QueryFailed) -> None:
+        super().on_query_failed(message)
+        if message.key == "closure":
+            self._closure_done = True
+            if not self._unknown:
+                self._render_meta()
+            self._maybe_load_rest()
+        elif message.key in ("realizations", "builds"):
+            self._load_failed(message.key, message.error)
+
+    def _maybe_load_rest(self) -> None:
+        """Once the metadata and closure are in, count realizations and builds.
+
+        They only label their tabs until those are shown; the verification of
+        signatures and the scan for builds would slow what is on screen, so
+        they start only now, and the Referrers tree is mounted after this frame.
+        """
+        if self._rest_started or not (self._info_done and self._closure_done) or self._unknown:
+            return
+        self._rest_started = True
+        self._load_tab("realizations")
+        self._load_tab("builds")
+        # The tab most often shown next: its (empty) tree is ready before it is.
+        self.call_after_refresh(self._fill, "referrers")
+
+    def _load_tab(self, tab: str) -> None:
+        """Start loading the realizations or builds (once, or again after a failure)."""
+        path, store = self.path, self.store
+        if tab == "realizations" and self._realizations is None and not self._realizations_loading:
+            self._realizations_loading = True
+            self._say_loading(tab)
+            self.load(
+                lambda: (store.trust_description(), store.realizations_for_path(path)),
+                self._show_realizations,
+                key="realizations",
+            )
+        elif tab == "builds" and self._builds is None and not self._builds_loading:
+            self._builds_loading = True
+            self._say_loading(tab)
+            self.load(
+                lambda: store.builds_for_path(path, BUILDS_LIMIT), self._show_builds, key="builds"
+            )
 
     def _start_referrers(self) -> None:
         if self._referrers_started or self.info is None:
@@ -234,10 +352,19 @@ Tabs (click them, or **[** / **]**):
 
     def _render_meta(self) -> None:
         info = self.info
-        if info is None:
-            return
         grid = self.query_one("#object-meta-grid", Static)
+        if info is None:
+            grid.update(self._loading_text())
+            return
         grid.update(self._folded_line(info) if self._folded else self._meta_table(info))
+
+    def _loading_text(self) -> Text:
+        """The panel until the metadata arrives (the closure may come first)."""
+        text = Text(f"{self.path}\nloading…")
+        if self._closure is not None:
+            text.append("  closure ")
+            text.append_text(self._closure_text())
+        return text
 
     def _colour(self, name: str) -> str:
         return theme_style(self.app, name)
@@ -385,20 +512,30 @@ Tabs (click them, or **[** / **]**):
                 else:
                     line.append("  absent", style=self._colour("warning"))
                 rows.append((line, Link(path=output.path)))
-        related = self.query_one("#object-related", LinkList)
-        related.display = bool(rows)
-        if rows:
-            related.set_rows(rows)
+        if not rows:
+            return  # most objects have none: the list is mounted only when needed
+        related = LinkList(id="object-related")
+        related.display = not self._folded
+        self.query_one("#object-meta", VerticalScroll).mount(related)
+        related.set_rows(rows)
 
     # -- tabs ---------------------------------------------------------------------------------
 
     def _show_realizations(self, result: tuple[str, tuple[Realization, ...]]) -> None:
+        self._realizations = result
+        self._realizations_loading = False
+        self.query_one(TabbedContent).get_tab(
+            "realizations"
+        ).label = f"Realizations {len(result[1])}"
+        if "realizations" in self._ready:
+            self._render_realizations(result)
+
+    def _render_realizations(self, result: tuple[str, tuple[Realization, ...]]) -> None:
         description, found = result
         app = self.app
         self.query_one("#object-trust", Static).update(
             trust_line(description, self.store.kind, app)
         )
-        self.query_one(TabbedContent).get_tab("realizations").label = f"Realizations {len(found)}"
         hint = self.query_one("#object-realizations-hint", Static)
         lines = self.query_one("#object-realizations", LinkList)
         if not found:
@@ -414,9 +551,15 @@ Tabs (click them, or **[** / **]**):
         lines.set_rows(realization_rows(found, app, own_path=self.path))
 
     def _show_builds(self, builds: tuple[Build, ...]) -> None:
+        self._builds = builds
+        self._builds_loading = False
         self.query_one(TabbedContent).get_tab(
             "builds"
         ).label = f"Builds {len(builds)}{'+' if len(builds) >= BUILDS_LIMIT else ''}"
+        if "builds" in self._ready:
+            self._render_builds(builds)
+
+    def _render_builds(self, builds: tuple[Build, ...]) -> None:
         hint = self.query_one("#object-builds-hint", Static)
         table = self.query_one("#object-builds", DataTable)
         if not builds:
@@ -442,6 +585,29 @@ Tabs (click them, or **[** / **]**):
                 key=build.id,
             )
 
+    def _hint(self, tab: str) -> Static | None:
+        """The hint line of the Realizations or Builds tab, once mounted."""
+        if tab not in self._ready:
+            return None
+        return self.query_one(f"#object-{tab}-hint", Static)
+
+    def _say_loading(self, tab: str) -> None:
+        hint = self._hint(tab)
+        if hint is not None:  # a retry after a failure shown there
+            hint.update("loading…")
+            hint.display = True
+
+    def _load_failed(self, tab: str, error: str) -> None:
+        """A realizations or builds load failed: say so in the tab; showing it retries."""
+        if tab == "realizations":
+            self._realizations_loading = False
+        else:
+            self._builds_loading = False
+        hint = self._hint(tab)
+        if hint is not None:
+            hint.update(Text(f"Could not load: {error}", style=self._colour("error")))
+            hint.display = True
+
     @on(Button.Pressed, "#object-why-pick")
     def _why_button(self) -> None:
         self.action_why()
@@ -453,14 +619,29 @@ Tabs (click them, or **[** / **]**):
 
     @on(TabbedContent.TabActivated, "#object-tabs")
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "referrers":
-            self._start_referrers()
+        tab = event.pane.id or ""
+        self._fill(tab)
+        if tab == "referrers":
+            self._when_ready("referrers", self._start_referrers)
+        elif tab in ("realizations", "builds") and self.info is not None:
+            self._load_tab(tab)  # shown before the background load started (or after it failed)
+        focused = self.focused
+        if focused is None or (
+            focused is not event.tabbed_content.active_pane
+            and event.tabbed_content.active_pane not in focused.ancestors
+            and any(isinstance(node, TabPane) for node in focused.ancestors)
+        ):
+            # The focus was in the pane just hidden (or was lost with it): keep
+            # the keys working in the pane now shown. A focused tab bar keeps it.
+            self._when_ready(tab, lambda: self._focus_in(tab))
 
     def _focus_tab(self, tab: str) -> None:
-        tabs = self.query_one(TabbedContent)
-        tabs.active = tab
+        self.query_one(TabbedContent).active = tab
+        self._when_ready(tab, lambda: self._focus_in(tab))
         if tab == "referrers":
-            self._start_referrers()
+            self._when_ready("referrers", self._start_referrers)
+
+    def _focus_in(self, tab: str) -> None:
         target = {
             "references": "#object-references",
             "referrers": "#object-referrers",
@@ -498,15 +679,21 @@ Tabs (click them, or **[** / **]**):
             return
         self._why_target = target
         source, store = self.path, self.store
-        hint = self.query_one("#object-why-hint", Static)
-        hint.update(Text.assemble("Looking for a chain to ", (_name(target), "bold"), "…"))
+
+        def looking() -> None:
+            hint = self.query_one("#object-why-hint", Static)
+            hint.update(Text.assemble("Looking for a chain to ", (_name(target), "bold"), "…"))
+
+        self._when_ready("why", looking)
 
         def fetch() -> tuple[list[str] | None, list[str] | None]:
             forward = store.why(source, target)
             backward = store.why(target, source) if forward is None else None
             return forward, backward
 
-        self.load(fetch, self._show_why, key="why")
+        self.load(
+            fetch, lambda result: self._when_ready("why", lambda: self._show_why(result)), key="why"
+        )
 
     def _show_why(self, result: tuple[list[str] | None, list[str] | None]) -> None:
         forward, backward = result
@@ -568,9 +755,8 @@ Tabs (click them, or **[** / **]**):
     def action_toggle_metadata(self) -> None:
         self._folded = not self._folded
         self.query_one("#object-meta").set_class(self._folded, "-folded")
-        self.query_one("#object-related", LinkList).display = (
-            not self._folded and self.query_one("#object-related", LinkList).option_count > 0
-        )
+        for related in self.query("#object-related").results(LinkList):
+            related.display = not self._folded
         self._render_meta()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -19,11 +19,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.events import Key
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from ..format import short_path
 from ..store.formats import HashValue, split_store_path
 from ..store.models import Page, Realization
+from ..widgets.footer import Footer
 from ..widgets.link_list import Link, LinkList, Row
 from ..widgets.signature import PROBLEM_STATUSES, badge, key_label, signature_summary, status_counts
 from ..widgets.table import MeasuredTable

@@ -32,8 +32,16 @@ if TYPE_CHECKING:
 __all__ = ["Direction", "Loader", "NodeData", "NodeKind", "StoreTree"]
 
 PAGE_SIZE = 200
-"""Children fetched per expansion or "more" leaf: several screens' worth,
-yet small enough to add to the tree without a visible pause."""
+"""Children fetched per "more" leaf after the first page: several screens'
+worth, yet small enough to add to the tree without a visible pause."""
+
+FIRST_PAGE_SIZE = 50
+"""Children fetched when a node is first expanded (at most ``PAGE_SIZE``): a
+couple of screens, so the first lines show sooner; more load as they scroll
+into view."""
+
+AUTO_LOAD_SCREENS = 1
+"""A "more" line this many screens below the view (or nearer) loads its page."""
 
 DIGEST_PREVIEW = 7
 """Digest characters shown after the name: enough to tell two builds of one name apart."""
@@ -118,7 +126,12 @@ class StoreTree(Tree[NodeData]):
         Binding(
             "left", "collapse_node", "Collapse", show=False, tooltip="Collapse, or go to the parent"
         ),
-        Binding("y", "copy_path", "Copy path", tooltip="Copy the path under the cursor (OSC 52)"),
+        Binding(
+            "y",
+            "copy_path",
+            "Copy path",
+            tooltip="Copy the path under the cursor, or this object's on other lines (OSC 52)",
+        ),
         Binding(
             "f",
             "jump_original",
@@ -130,8 +143,17 @@ class StoreTree(Tree[NodeData]):
     _binding_state: tuple[bool, bool] | None = None
     """What check_action answered last (the cursor watcher can run during __init__)."""
 
-    def __init__(self, direction: Direction, loader: Loader, *, id: str | None = None) -> None:
-        super().__init__("", NodeData(NodeKind.NOTE), id=id)
+    def __init__(
+        self,
+        direction: Direction,
+        loader: Loader,
+        *,
+        path: str | None = None,
+        id: str | None = None,
+    ) -> None:
+        """``path``: the object whose tree this will be (``set_root`` loads it); until
+        then, ``y`` copies it."""
+        super().__init__("", NodeData(NodeKind.NOTE, path=path), id=id)
         self.direction: Direction = direction
         self.loader = loader
         self.show_root = False
@@ -139,6 +161,7 @@ class StoreTree(Tree[NodeData]):
         self.guide_depth = 3  # Narrower than the default 4: deep chains must fit 80 columns.
         self._shown: dict[str, TreeNode[NodeData]] = {}
         self._generation = 0
+        self._more_check_pending = False
 
     @property
     def zapp(self) -> ZbtuiApp:
@@ -154,6 +177,20 @@ class StoreTree(Tree[NodeData]):
         self._shown[path] = self.root
         self.root.expand()
         self._load(self.root)
+
+    def set_total(self, total: int) -> None:
+        """The root's child count, learnt after ``set_root`` (for its "more" line)."""
+        data = self.root.data
+        if data is None or data.kind != NodeKind.OBJECT or data.total == total:
+            return
+        data.total = total
+        last = self.root.children[-1] if self.root.children else None
+        if last is not None and last.data is not None and last.data.kind == NodeKind.MORE:
+            last.set_label(self._more_label(data))
+
+    def _more_label(self, data: NodeData) -> Text:
+        left = f"{data.total - data.fetched:,} more" if data.total is not None else "more"
+        return self._note(f"… {left} (Enter to load)", self._colour("accent"))
 
     def _label(self, edge: Edge, marker: Text | None = None) -> Text:
         _dir, digest, name = split_store_path(edge.path)
@@ -196,10 +233,11 @@ class StoreTree(Tree[NodeData]):
         store = self.zapp.store
         query = store.references if self.direction == "references" else store.referrers
         path, after, generation = data.path, data.next_key, self._generation
+        limit = PAGE_SIZE if data.loaded else min(FIRST_PAGE_SIZE, PAGE_SIZE)
 
         def fetch() -> Page[Edge] | _Failed:
             try:
-                return query(path, after=after, limit=PAGE_SIZE)
+                return query(path, after=after, limit=limit)
             except QueryCancelled:
                 raise
             except StoreError as exc:
@@ -246,11 +284,7 @@ class StoreTree(Tree[NodeData]):
         for edge in page.items:
             self._add_child(node, edge)
         if page.next_key is not None:
-            left = f"{data.total - data.fetched:,} more" if data.total is not None else "more"
-            node.add_leaf(
-                self._note(f"… {left} (Enter to load)", self._colour("accent")),
-                NodeData(NodeKind.MORE),
-            )
+            node.add_leaf(self._more_label(data), NodeData(NodeKind.MORE))
         if node is self.root and self.cursor_line < 0 and node.children:
             self.cursor_line = 0
         if not node.children:
@@ -261,6 +295,38 @@ class StoreTree(Tree[NodeData]):
             else:
                 node.allow_expand = False
         node.refresh()
+        if page.next_key is not None:
+            self._check_more()  # the view may already reach the new "more" line
+
+    # -- loading as the view nears a "more" line -------------------------------------
+
+    def _check_more(self) -> None:
+        """Soon (once, after the next refresh): load pages whose "more" line is near the view."""
+        if not self._more_check_pending:
+            self._more_check_pending = True
+            self.call_after_refresh(self._load_near_more)
+
+    def _load_near_more(self) -> None:
+        self._more_check_pending = False
+        if not self.is_attached or not self.region:
+            return  # not on screen (a hidden tab): checked again when shown
+        height = max(1, self.scrollable_content_region.height)
+        top = max(0, int(self.scroll_y))
+        lines = self._tree_lines
+        for line in lines[top : top + height * (1 + AUTO_LOAD_SCREENS)]:
+            more = line.node
+            if more.data is not None and more.data.kind == NodeKind.MORE and more.parent:
+                self._load(more.parent, more=more)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._check_more()
+
+    def on_resize(self) -> None:
+        self._check_more()
+
+    def on_show(self) -> None:
+        self._check_more()
 
     def _add_child(self, parent: TreeNode[NodeData], edge: Edge) -> None:
         parent_data = parent.data
@@ -317,23 +383,31 @@ class StoreTree(Tree[NodeData]):
         elif data.path is not None:
             self.zapp.open_object(data.path)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+    def _copy_target(self) -> str | None:
+        """The path under the cursor; on a "more", "loading" or note line, the root's."""
         node = self.cursor_node
-        data = node.data if node is not None else None
+        if node is not None and node.data is not None and node.data.path is not None:
+            return node.data.path
+        return self.root.data.path if self.root.data is not None else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "copy_path":
-            return data is not None and data.path is not None
+            # Answered by the root too, so the footer does not change (and get
+            # rebuilt) as the cursor crosses "more" and "loading" lines.
+            return self._copy_target() is not None
         if action == "jump_original":
-            return data is not None and data.kind == NodeKind.SHOWN
+            node = self.cursor_node
+            return node is not None and node.data is not None and node.data.kind == NodeKind.SHOWN
         return True
 
     def watch_cursor_line(self, previous_line: int, line: int) -> None:
         super().watch_cursor_line(previous_line, line)
-        # Refreshing bindings recomposes the Footer: do it only when what
+        # Refreshing bindings may rebuild the Footer: do it only when what
         # check_action answers changes, not on every cursor move.
         node = self.cursor_node
         data = node.data if node is not None else None
         state = (
-            data is not None and data.path is not None,
+            self._copy_target() is not None,
             data is not None and data.kind == NodeKind.SHOWN,
         )
         if state != self._binding_state:
@@ -342,9 +416,9 @@ class StoreTree(Tree[NodeData]):
                 self.refresh_bindings()
 
     def action_copy_path(self) -> None:
-        node = self.cursor_node
-        if node is not None and node.data is not None and node.data.path is not None:
-            self.zapp.copy_path(node.data.path)
+        path = self._copy_target()
+        if path is not None:
+            self.zapp.copy_path(path)
 
     def action_expand_node(self) -> None:
         node = self.cursor_node
