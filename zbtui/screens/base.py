@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from textual._context import active_app
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from ..messages import QueryFailed, QueryFinished, StoreChanged
@@ -56,50 +55,6 @@ class StoreScreen(Screen):
             self._css_update_count = active_app.get()._css_update_count
         except LookupError:  # built outside a running app (tests)
             pass
-        self._bindings_check_pending = False
-        self._bindings_published: tuple | None = None
-
-    # -- key bindings shown in the footer ----------------------------------------
-
-    def refresh_bindings(self) -> None:
-        """Tell the footer about changed key bindings: once per refresh, and only
-        if what it shows changed.
-
-        Textual calls this on every focus change and screen resume, and screens
-        after every change that may enable or disable an action. Each call made
-        the footer recompose (some 10 widgets restyled, 25-35 ms) even when
-        nothing it shows had changed: three times while the first screen
-        started, seven while the detail screen opened.
-        """
-        if not self._bindings_check_pending:
-            self._bindings_check_pending = True
-            self.call_after_refresh(self._publish_bindings)
-
-    def _publish_bindings(self) -> None:
-        self._bindings_check_pending = False
-        if not self.is_attached:
-            return
-        # Listeners (footers, Textual's key panel) subscribe when they mount:
-        # one that mounted since the last time has not heard it yet.
-        listeners = tuple(node for node in self.query("Footer, KeyPanel") if node.is_mounted)
-        published = (listeners, self._bindings_shown(any(not isinstance(n, Footer) for n in listeners)))
-        if published != self._bindings_published:
-            self._bindings_published = published
-            super().refresh_bindings()
-
-    def _bindings_shown(self, all_details: bool) -> tuple:
-        """What the footer shows of the active bindings (everything, for the key panel)."""
-        app = self.app
-        palette = app.COMMAND_PALETTE_BINDING
-        if all_details:
-            shown = tuple(self.active_bindings.items())
-        else:
-            shown = tuple(
-                (key, binding, enabled, tooltip)
-                for key, (_node, binding, enabled, tooltip) in self.active_bindings.items()
-                if binding.show or key == palette
-            )
-        return (app.app_focus, shown)
 
     @property
     def zapp(self) -> ZbtuiApp:

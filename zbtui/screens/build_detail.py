@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets import DataTable, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..format import duration, human_size, short_path, timestamp
@@ -24,6 +24,7 @@ from ..widgets.build_status import (
     status_text,
     status_word,
 )
+from ..widgets.footer import Footer
 from ..widgets.table import MeasuredTable, RowTable
 from .base import StoreScreen
 from .builds import compact_ago

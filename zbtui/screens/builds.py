@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Header, Static, Tab, Tabs
+from textual.widgets import DataTable, Header, Static, Tab, Tabs
 
 from ..format import duration, timestamp
 from ..store.models import Build, BuildStatus, Page, ServerState
@@ -20,6 +20,7 @@ from ..widgets.build_status import (
     status_style,
     status_text,
 )
+from ..widgets.footer import Footer
 from ..widgets.table import RowTable
 from .base import StoreScreen
 from .tiers import WidthTiers

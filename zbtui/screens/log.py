@@ -6,11 +6,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from ..format import exact_size, human_size, short_path
 from ..store.models import BuildDetail, BuildResult, BuildStatus
 from ..widgets.build_status import result_status, short_build_id, status_text
+from ..widgets.footer import Footer
 from ..widgets.log_view import LogView
 from .base import StoreScreen
 

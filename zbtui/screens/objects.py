@@ -26,11 +26,12 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, Label
+from textual.widgets import Header, Input, Label
 from textual.worker import Worker
 
 from ..store.errors import QueryCancelled
 from ..store.formats import NIX32_ALPHABET
+from ..widgets.footer import Footer
 from ..widgets.object_list import PAGE_SIZE, ListedObject, ObjectList
 from .base import StoreScreen
 

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Label, OptionList
+from textual.widgets import DataTable, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ..format import ago, exact_size, human_size, short_path, timestamp
 from ..store.errors import QueryCancelled, StoreError
 from ..store.models import Build, ObjectRow, Page, Realization, StoreSummary
 from ..widgets.build_status import short_build_id, status_text
+from ..widgets.footer import Footer
 from ..widgets.table import MeasuredTable
 from ..widgets.theme import theme_style
 from .base import StoreScreen
