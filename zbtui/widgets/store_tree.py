@@ -1,10 +1,12 @@
 """A lazy tree of references (or referrers) of a store object.
 
 Children are fetched only when a node is expanded, one page at a time, in a
-thread worker (through the screen's loader). Like ``nix-store -q --tree``, a
-path already present in the tree is not expanded a second time: it is marked
-"◌ shown above" (its ``[...]``), and ``f`` jumps to where it is expanded. A
-self-reference (zb source objects may refer to themselves) is a marked leaf.
+thread worker (through the screen's loader): a short first page, then the
+next ones as their "… n more" line nears the view (or on Enter there). Like
+``nix-store -q --tree``, a path already present in the tree is not expanded a
+second time: it is marked "◌ shown above" (its ``[...]``), and ``f`` jumps to
+where it is expanded. A self-reference (zb source objects may refer to
+themselves) is a marked leaf.
 """
 
 from __future__ import annotations
@@ -312,10 +314,15 @@ class StoreTree(Tree[NodeData]):
             return  # not on screen (a hidden tab): checked again when shown
         height = max(1, self.scrollable_content_region.height)
         top = max(0, int(self.scroll_y))
-        lines = self._tree_lines
-        for line in lines[top : top + height * (1 + AUTO_LOAD_SCREENS)]:
-            more = line.node
-            if more.data is not None and more.data.kind == NodeKind.MORE and more.parent:
+        end = min(top + height * (1 + AUTO_LOAD_SCREENS), self.last_line + 1)
+        for line in range(top, end):
+            more = self.get_node_at_line(line)
+            if (
+                more is not None
+                and more.data is not None
+                and more.data.kind == NodeKind.MORE
+                and more.parent is not None
+            ):
                 self._load(more.parent, more=more)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
