@@ -35,13 +35,14 @@ __all__ = ["Database", "FileCheck", "check_file", "column_blob", "column_int", "
 BUSY_TIMEOUT_MS = 3000
 """How long a read waits on a lock (WAL recovery, an exclusive writer)."""
 
-PROGRESS_STEPS = 20_000
-"""VM steps between cancellation checks: about 1.5 ms of work (SQLite runs
+PROGRESS_STEPS = 100_000
+"""VM steps between cancellation checks: about 7 ms of work (SQLite runs
 ~14k steps per ms on the benchmark machine). Each check is a Python call, so
 it must take the GIL; while the UI thread or another worker runs Python, every
-check can wait up to the interpreter's 5 ms switch interval. At 2,000 steps a
-30 ms closure query made ~230 of them; at 20,000 it makes ~23 and a cancelled
-query still stops within a couple of milliseconds."""
+check can wait up to the interpreter's 5 ms switch interval. The 12k closure
+(30 ms alone) made ~230 checks at 2,000 steps and ~23 at 20,000, and opening
+the detail screen still stretched it to ~250 ms; at 100,000 it makes ~5 and
+takes ~120 ms there. A cancelled query stops within ~7 ms of work."""
 
 MAX_IDLE_CONNECTIONS = 4
 """Connections kept open between queries (one per concurrent worker)."""
