@@ -79,7 +79,8 @@ is imported in a thread when first asked for."""
 
 CHANGE_PROBE_SECONDS = 1.0
 """How often the app asks the database whether anything changed (one cheap
-``PRAGMA data_version``): new builds show up within about a second."""
+read of SQLite's data version, `Store.data_version`): new builds show up
+within about a second."""
 
 FORCED_REFRESH_TICKS = 10
 """Refresh live screens at least this often (in probes) even without writes:
@@ -293,7 +294,7 @@ class ZbtuiApp(App[int]):
         self.push_screen(screen_module("realizations").RealizationDetailScreen(path=path, drv_hash=drv_hash))
 
     def type_into_focused_input(self, character: str) -> bool:
-        """Insert ``character`` into the focused text input, if one has focus.
+        """Type ``character`` into the focused text input, if one has focus.
 
         For priority bindings on printable keys: in a text field the key is
         text, not a command.

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from textual import events, on
 from textual._context import active_app
 from textual.binding import Binding
 from textual.screen import Screen
@@ -55,6 +56,16 @@ class StoreScreen(Screen):
             self._css_update_count = active_app.get()._css_update_count
         except LookupError:  # built outside a running app (tests)
             pass
+        self._resumed = False
+
+    @on(events.ScreenResume)
+    def _first_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. Textual restyles every widget of a
+        # screen on each resume (the theme may have changed while it was hidden);
+        # on the first, right after mounting, nothing can have changed: skip it.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     @property
     def zapp(self) -> ZbtuiApp:

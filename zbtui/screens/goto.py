@@ -27,23 +27,24 @@ class GotoScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(PathPicker).focus_input()
 
+    def _type_late(self, text: str) -> None:
+        """Type ``text`` into the prompt: it was sent while the prompt was
+        still mounting, so it reached the screen rather than the input."""
+        picker = self.query_one(PathPicker)
+        picker.focus_input()
+        picker.query_one(Input).insert_text_at_cursor(text)
+
     def on_key(self, event: events.Key) -> None:
-        # Letters typed right after ``g``, in the same burst, were dispatched
-        # while this prompt was still mounting, to the screen rather than its
-        # input: type them into the input, in order.
+        # Letters typed right after ``g``, in the same burst (the input stops
+        # the ones it receives itself).
         if event.is_printable and event.character:
-            field = self.query_one(PathPicker).query_one(Input)
-            if self.focused is not field:
-                self.set_focus(field)
-            field.insert_text_at_cursor(event.character)
+            self._type_late(event.character)
             event.stop()
 
     def on_paste(self, event: events.Paste) -> None:
-        # A path pasted right after ``g`` (same reason as above).
-        field = self.query_one(PathPicker).query_one(Input)
-        if self.focused is not field:
-            self.set_focus(field)
-            field.insert_text_at_cursor(event.text)
+        # A path pasted right after ``g``; a paste the input took bubbles here too.
+        if not isinstance(self.focused, Input):
+            self._type_late(event.text)
             event.stop()
 
     @on(PathPicker.Picked)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -120,7 +120,6 @@ Tabs (click them, or **[** / **]**):
         self._why_target: str | None = None
         self._unknown = False
         self._rest_started = False
-        self._resumed = False
         self._loads_started = False
         self._realizations: tuple[str, tuple[Realization, ...]] | None = None
         self._realizations_loading = False
@@ -218,15 +217,6 @@ Tabs (click them, or **[** / **]**):
             return
         self._pending.setdefault(tab, []).append(callback)
         self._fill(tab)
-
-    @on(events.ScreenResume)
-    def _first_resume(self, event: events.ScreenResume) -> None:
-        # Runs before Screen's own handler. Textual restyles every widget of a
-        # screen on each resume (the theme may have changed while it was hidden);
-        # on the first, right after mounting, nothing can have changed: skip it.
-        if not self._resumed:
-            self._resumed = True
-            event.refresh_styles = False
 
     def on_mount(self) -> None:
         self.sub_title = _name(self.path)
